@@ -73,7 +73,9 @@ class ServerProcess:
                 if check():
                     return
             time.sleep(0.2)
-        raise TimeoutError(f"{' '.join(self.command)} not ready in {timeout}s:\n{self.log()[-4000:]}")
+        raise TimeoutError(
+            f"{' '.join(self.command)} not ready in {timeout}s:\n{self.log()[-4000:]}"
+        )
 
     def wait_http_ok(self, url: str, timeout: float = 120.0) -> None:
         self.wait_until(lambda: httpx.get(url, timeout=2.0).status_code == 200, timeout)
@@ -97,7 +99,9 @@ class ServerProcess:
 
 
 @contextlib.contextmanager
-def running(server: ServerProcess, ready: Callable[[ServerProcess], None]) -> Iterator[ServerProcess]:
+def running(
+    server: ServerProcess, ready: Callable[[ServerProcess], None]
+) -> Iterator[ServerProcess]:
     server.start()
     try:
         ready(server)

@@ -1,0 +1,155 @@
+"""Dynamic batching: concurrent requests for one language pair end in one translate_batch call.
+
+Sentences are queued per key (language pair). A worker takes the key whose oldest sentence has
+waited longest, waits until the batch is full or that sentence has waited `max_wait`, and runs
+the batch in a thread (CTranslate2 releases the GIL). While a batch runs, new sentences queue up,
+so under load batches fill by themselves. The queue is bounded: past it, `Overloaded`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from argos_core import metrics
+from argos_core.errors import Overloaded
+
+logger = logging.getLogger("argos_core.batcher")
+
+RunBatch = Callable[[Hashable, list[str]], list[str]]
+
+
+@dataclass
+class _Pending:
+    sentence: str
+    future: asyncio.Future
+    enqueued: float
+
+
+class DynamicBatcher:
+    def __init__(
+        self,
+        run_batch: RunBatch,
+        *,
+        max_batch_sentences: int,
+        max_wait_s: float,
+        max_queue_sentences: int,
+        workers: int = 1,
+    ) -> None:
+        self._run_batch = run_batch
+        self.max_batch_sentences = max_batch_sentences
+        self.max_wait_s = max_wait_s
+        self.max_queue_sentences = max_queue_sentences
+        self._workers_count = workers
+        self._queues: dict[Hashable, deque[_Pending]] = {}
+        self._queued = 0
+        self._arrived = asyncio.Event()
+        self._workers: list[asyncio.Task] = []
+        self._executor: ThreadPoolExecutor | None = None
+
+    @property
+    def queued(self) -> int:
+        return self._queued
+
+    async def submit(self, key: Hashable, sentences: Sequence[str]) -> list[str]:
+        """Translate `sentences` as part of whatever batch forms; results in order."""
+        if not sentences:
+            return []
+        if self._queued and self._queued + len(sentences) > self.max_queue_sentences:
+            metrics.OVERLOADED.inc()
+            raise Overloaded(
+                f"server overloaded: {self._queued} sentences queued "
+                f"(limit {self.max_queue_sentences}); retry later"
+            )
+        self._ensure_workers()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        queue = self._queues.setdefault(key, deque())
+        futures = []
+        for sentence in sentences:
+            future = loop.create_future()
+            queue.append(_Pending(sentence, future, now))
+            futures.append(future)
+        self._queued += len(sentences)
+        metrics.QUEUE_SENTENCES.set(self._queued)
+        self._arrived.set()
+        return list(await asyncio.gather(*futures))
+
+    async def close(self) -> None:
+        for task in self._workers:
+            task.cancel()
+        for task in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._workers = []
+        for queue in self._queues.values():
+            for pending in queue:
+                if not pending.future.done():
+                    pending.future.set_exception(Overloaded("server shutting down"))
+        self._queues.clear()
+        self._queued = 0
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    def _ensure_workers(self) -> None:
+        if self._workers:
+            return
+        self._arrived = asyncio.Event()
+        self._executor = ThreadPoolExecutor(self._workers_count, thread_name_prefix="ct2-batch")
+        self._workers = [
+            asyncio.get_running_loop().create_task(self._work(), name=f"batcher-{i}")
+            for i in range(self._workers_count)
+        ]
+
+    async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            key, batch = await self._next_batch()
+            try:
+                results = await loop.run_in_executor(
+                    self._executor, self._run_batch, key, [p.sentence for p in batch]
+                )
+            except Exception as exc:
+                logger.exception("batch failed key=%s size=%d", key, len(batch))
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
+                continue
+            for pending, result in zip(batch, results, strict=True):
+                if not pending.future.done():
+                    pending.future.set_result(result)
+
+    async def _next_batch(self) -> tuple[Hashable, list[_Pending]]:
+        loop = asyncio.get_running_loop()
+        while True:
+            self._drop_cancelled()
+            if not self._queued:
+                self._arrived.clear()
+                await self._arrived.wait()
+                continue
+            key = min(
+                (k for k, q in self._queues.items() if q), key=lambda k: self._queues[k][0].enqueued
+            )
+            queue = self._queues[key]
+            wait = queue[0].enqueued + self.max_wait_s - loop.time()
+            if len(queue) < self.max_batch_sentences and wait > 0:
+                self._arrived.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._arrived.wait(), wait)
+                continue
+            batch = [queue.popleft() for _ in range(min(len(queue), self.max_batch_sentences))]
+            self._queued -= len(batch)
+            metrics.QUEUE_SENTENCES.set(self._queued)
+            return key, batch
+
+    def _drop_cancelled(self) -> None:
+        for queue in self._queues.values():
+            while queue and queue[0].future.done():
+                queue.popleft()
+                self._queued -= 1

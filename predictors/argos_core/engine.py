@@ -1,0 +1,76 @@
+"""One CTranslate2 translator and its SentencePiece tokenizer per language pair."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+
+import ctranslate2
+
+from argos_core.errors import PackageError
+from argos_core.packages import ArgosPackage
+from argos_core.settings import EngineSettings
+
+logger = logging.getLogger("argos_core.engine")
+
+
+class PairEngine:
+    """Translates batches of sentences for one package; thread-safe, called off the event loop."""
+
+    def __init__(self, package: ArgosPackage, settings: EngineSettings) -> None:
+        from argostranslate.tokenizer import SentencePieceTokenizer
+
+        self.package = package
+        self.settings = settings
+        self.device = settings.device
+        if self.device == "auto":
+            self.device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+        try:
+            self._translator = self._load_translator()
+            self._sp = SentencePieceTokenizer(package.sentencepiece_model).lazy_processor()
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise PackageError(f"{package.origin}: cannot load model: {exc}") from exc
+        self._pid = os.getpid()
+        self._prefix = [package.target_prefix] if package.target_prefix else None
+        logger.info(
+            "engine loaded pair=%s->%s version=%s device=%s compute_type=%s",
+            package.source,
+            package.target,
+            package.version,
+            self.device,
+            self._translator.compute_type,
+        )
+
+    @property
+    def translator(self) -> ctranslate2.Translator:
+        # CTranslate2's thread pool does not survive fork (KServe's --workers > 1 forks after
+        # load): a forked worker loads its own translator on first use.
+        if self._pid != os.getpid():
+            self._translator = self._load_translator()
+            self._pid = os.getpid()
+        return self._translator
+
+    def _load_translator(self) -> ctranslate2.Translator:
+        return ctranslate2.Translator(
+            str(self.package.model_dir),
+            device=self.device,
+            compute_type=self.settings.compute_type,
+            inter_threads=self.settings.inter_threads,
+            intra_threads=self.settings.intra_threads,
+        )
+
+    def translate(self, sentences: Sequence[str]) -> list[str]:
+        tokens = self._sp.encode(list(sentences), out_type=str)
+        results = self.translator.translate_batch(
+            tokens,
+            target_prefix=[self._prefix] * len(tokens) if self._prefix else None,
+            beam_size=self.settings.beam_size,
+            max_decoding_length=self.settings.max_decoding_length,
+            max_batch_size=self.settings.max_batch_tokens,
+            batch_type="tokens",
+            replace_unknowns=True,
+        )
+        skip = len(self._prefix) if self._prefix else 0
+        hypotheses = [result.hypotheses[0][skip:] for result in results]
+        return [self._sp.decode_pieces(pieces) for pieces in hypotheses]

@@ -1,0 +1,168 @@
+"""TranslationService: the one object every front end calls.
+
+Texts are validated, split into sentences, looked up in the optional cache, queued on the
+dynamic batcher per language pair (hop by hop when pivoting), and re-joined in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from argos_core import metrics
+from argos_core.batcher import DynamicBatcher
+from argos_core.cache import SentenceCache
+from argos_core.contract import TextItem
+from argos_core.engine import PairEngine
+from argos_core.errors import InvalidRequest, UnknownLanguagePair
+from argos_core.packages import ArgosPackage, discover_packages
+from argos_core.routes import Pair, plan_route, reachable_pairs
+from argos_core.sentences import split_sentences
+from argos_core.settings import DEFAULT_MODEL_DIR, EngineSettings
+
+logger = logging.getLogger("argos_core.service")
+
+
+class TranslationService:
+    def __init__(self, packages: Sequence[ArgosPackage], settings: EngineSettings) -> None:
+        self.settings = settings
+        self.packages = {package.pair: package for package in packages}
+        self.engines = {
+            pair: PairEngine(package, settings) for pair, package in self.packages.items()
+        }
+        self.caches = (
+            {pair: SentenceCache(settings.cache_size) for pair in self.packages}
+            if settings.cache_size
+            else {}
+        )
+        self.pairs = reachable_pairs(self.packages)
+        self.default_pair = self._default_pair()
+        self.batcher = DynamicBatcher(
+            self._run_batch,
+            max_batch_sentences=settings.max_batch_sentences,
+            max_wait_s=settings.max_wait_s,
+            max_queue_sentences=settings.max_queue_sentences,
+            workers=settings.inter_threads,
+        )
+
+    @classmethod
+    def from_directory(
+        cls, model_dir: Path | str | None = None, settings: EngineSettings | None = None
+    ) -> TranslationService:
+        settings = settings or EngineSettings()
+        directory = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+        packages = discover_packages(directory, settings.resolved_extract_dir())
+        logger.info(
+            "packages loaded model_dir=%s pairs=%s",
+            directory,
+            ",".join(f"{s}->{t}" for s, t in (p.pair for p in packages)),
+        )
+        return cls(packages, settings)
+
+    @property
+    def languages(self) -> dict[str, str]:
+        """Language code -> name, for every language some package reads or writes."""
+        names: dict[str, str] = {}
+        for package in self.packages.values():
+            names.setdefault(package.source, package.source_name)
+            names.setdefault(package.target, package.target_name)
+        return dict(sorted(names.items()))
+
+    async def translate(
+        self, texts: Sequence[str], source: str | None = None, target: str | None = None
+    ) -> list[str]:
+        return await self.translate_items([TextItem(t, source, target) for t in texts])
+
+    async def translate_items(self, items: Sequence[TextItem]) -> list[str]:
+        """Translate texts that may each name their own pair; results in input order."""
+        self._check_limits(items)
+        groups: dict[Pair, list[int]] = {}
+        for index, item in enumerate(items):
+            groups.setdefault(self.resolve_pair(item.source, item.target), []).append(index)
+        results: list[str] = [""] * len(items)
+
+        async def run(pair: Pair, indexes: list[int]) -> None:
+            translated = await self._translate_texts([items[i].text for i in indexes], pair)
+            for index, text in zip(indexes, translated, strict=True):
+                results[index] = text
+
+        await asyncio.gather(*(run(pair, indexes) for pair, indexes in groups.items()))
+        return results
+
+    def resolve_pair(self, source: str | None, target: str | None) -> Pair:
+        source = source or (self.default_pair[0] if self.default_pair else None)
+        target = target or (self.default_pair[1] if self.default_pair else None)
+        if source is None or target is None:
+            raise InvalidRequest(
+                "no default language pair: give 'source' and 'target'; installed pairs: "
+                + ", ".join(f"{s}->{t}" for s, t in self.pairs)
+            )
+        if (source, target) not in self.pairs:
+            raise UnknownLanguagePair(source, target, self.pairs)
+        return (source, target)
+
+    async def close(self) -> None:
+        await self.batcher.close()
+
+    async def _translate_texts(self, texts: list[str], pair: Pair) -> list[str]:
+        splits = [split_sentences(text) for text in texts]
+        sentences = [sentence for split in splits for sentence in split.sentences]
+        for hop in plan_route(self.packages, *pair) or []:
+            sentences = await self._translate_sentences(sentences, hop)
+        joined, start = [], 0
+        for split in splits:
+            end = start + len(split.sentences)
+            joined.append(split.join(sentences[start:end]))
+            start = end
+        return joined
+
+    async def _translate_sentences(self, sentences: list[str], pair: Pair) -> list[str]:
+        cache = self.caches.get(pair)
+        if cache is None:
+            return await self.batcher.submit(pair, sentences)
+        label = f"{pair[0]}-{pair[1]}"
+        results: list[str | None] = [cache.get(s) for s in sentences]
+        missing = [i for i, r in enumerate(results) if r is None]
+        metrics.CACHE_HITS.labels(label).inc(len(sentences) - len(missing))
+        metrics.CACHE_MISSES.labels(label).inc(len(missing))
+        if missing:
+            unique = list(dict.fromkeys(sentences[i] for i in missing))
+            translated = dict(zip(unique, await self.batcher.submit(pair, unique), strict=True))
+            for sentence, translation in translated.items():
+                cache.put(sentence, translation)
+            for i in missing:
+                results[i] = translated[sentences[i]]
+        return [r for r in results if r is not None]
+
+    def _run_batch(self, pair: Pair, sentences: list[str]) -> list[str]:
+        label = f"{pair[0]}-{pair[1]}"
+        metrics.BATCH_SIZE.labels(label).observe(len(sentences))
+        with metrics.BATCH_SECONDS.labels(label).time():
+            translations = self.engines[pair].translate(sentences)
+        metrics.SENTENCES.labels(label).inc(len(sentences))
+        return translations
+
+    def _check_limits(self, items: Sequence[TextItem]) -> None:
+        limit = self.settings.max_texts
+        if len(items) > limit:
+            raise InvalidRequest(f"too many texts: {len(items)} (limit {limit} per request)")
+        for index, item in enumerate(items):
+            if len(item.text) > self.settings.max_text_chars:
+                raise InvalidRequest(
+                    f"text {index} is too long: {len(item.text)} characters "
+                    f"(limit {self.settings.max_text_chars})"
+                )
+
+    def _default_pair(self) -> Pair | None:
+        source, target = self.settings.default_source, self.settings.default_target
+        if source and target:
+            if (source, target) not in self.pairs:
+                raise UnknownLanguagePair(source, target, self.pairs)
+            return (source, target)
+        if len(self.packages) == 1:
+            return next(iter(self.packages))
+        if ("en", "es") in self.pairs:
+            return ("en", "es")
+        return None

@@ -1,0 +1,1 @@
+"""KServe front end: the translation core as a `kserve.Model` on KServe's ModelServer."""

@@ -1,0 +1,48 @@
+"""`python -m argos_kserve`: KServe's ModelServer arguments plus the engine settings."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import kserve
+from fastapi.exceptions import RequestValidationError
+from kserve import model_server
+
+from argos_core import EngineSettings
+from argos_kserve.errors import OverloadedError, overloaded_handler, request_validation_handler
+from argos_kserve.model import TranslatorModel
+
+logger = logging.getLogger("argos_kserve")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="argos_kserve",
+        parents=[model_server.parser],
+        description="Serve Argos Translate packages with KServe's ModelServer.",
+    )
+    parser.add_argument(
+        "--model_dir",
+        type=Path,
+        default=None,
+        help="folder of .argosmodel packages (zipped or unpacked); default: the embedded model",
+    )
+    EngineSettings.add_arguments(parser)
+    parser.set_defaults(model_name="translator")
+    args, _ = parser.parse_known_args(argv)
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    model = TranslatorModel(args.model_name, args.model_dir, EngineSettings.from_namespace(args))
+    model.load()
+    model_server.app.add_exception_handler(OverloadedError, overloaded_handler)
+    model_server.app.add_exception_handler(RequestValidationError, request_validation_handler)
+    kserve.ModelServer().start([model])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""The dynamic batcher, driven by a real batch function that records the batches it gets."""
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from argos_core.batcher import DynamicBatcher
+from argos_core.errors import Overloaded
+
+
+class RecordingBatch:
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.batches: list[tuple[object, list[str]]] = []
+        self.delay_s = delay_s
+        self.release = threading.Event()
+        self.release.set()
+
+    def __call__(self, key: object, sentences: list[str]) -> list[str]:
+        self.release.wait(5)
+        time.sleep(self.delay_s)
+        self.batches.append((key, list(sentences)))
+        return [f"{key}:{s.upper()}" for s in sentences]
+
+
+def make(run: RecordingBatch, **overrides) -> DynamicBatcher:
+    options = {"max_batch_sentences": 8, "max_wait_s": 0.02, "max_queue_sentences": 100}
+    return DynamicBatcher(run, **{**options, **overrides})
+
+
+async def test_concurrent_requests_share_one_batch_and_keep_order() -> None:
+    run = RecordingBatch()
+    batcher = make(run)
+    results = await asyncio.gather(
+        batcher.submit("en-es", ["a", "b"]), batcher.submit("en-es", ["c"])
+    )
+    await batcher.close()
+    assert results == [["en-es:A", "en-es:B"], ["en-es:C"]]
+    assert run.batches == [("en-es", ["a", "b", "c"])]
+
+
+async def test_batches_are_capped_and_grouped_by_key() -> None:
+    run = RecordingBatch()
+    batcher = make(run, max_batch_sentences=3)
+    sentences = [str(i) for i in range(7)]
+    results = await asyncio.gather(batcher.submit("k1", sentences), batcher.submit("k2", ["x"]))
+    await batcher.close()
+    assert results[0] == [f"k1:{s}" for s in sentences]
+    assert results[1] == ["k2:X"]
+    assert all(len(batch) <= 3 for _, batch in run.batches)
+    assert {key for key, batch in run.batches if "x" in batch} == {"k2"}
+    assert sorted(s for key, batch in run.batches if key == "k1" for s in batch) == sentences
+
+
+async def test_full_queue_answers_overloaded_and_recovers() -> None:
+    run = RecordingBatch()
+    run.release.clear()
+    batcher = make(run, max_queue_sentences=4, max_batch_sentences=2, max_wait_s=0)
+    first = asyncio.create_task(batcher.submit("k", ["a", "b"]))
+    await asyncio.sleep(0.05)  # the worker holds [a, b]; the queue is empty again
+    second = asyncio.create_task(batcher.submit("k", ["c", "d", "e"]))
+    await asyncio.sleep(0.01)
+    with pytest.raises(Overloaded, match="overloaded"):
+        await batcher.submit("k", ["f", "g"])
+    run.release.set()
+    assert await first == ["k:A", "k:B"]
+    assert await second == ["k:C", "k:D", "k:E"]
+    assert await batcher.submit("k", ["h"]) == ["k:H"]
+    await batcher.close()
+
+
+async def test_a_failing_batch_fails_only_its_requests() -> None:
+    def run(key: object, sentences: list[str]) -> list[str]:
+        if "boom" in sentences:
+            raise RuntimeError("engine failed")
+        return sentences
+
+    batcher = DynamicBatcher(run, max_batch_sentences=1, max_wait_s=0, max_queue_sentences=10)
+    with pytest.raises(RuntimeError, match="engine failed"):
+        await batcher.submit("k", ["boom"])
+    assert await batcher.submit("k", ["fine"]) == ["fine"]
+    await batcher.close()
+
+
+async def test_cancelled_requests_are_dropped_from_the_queue() -> None:
+    run = RecordingBatch()
+    run.release.clear()
+    batcher = make(run, max_batch_sentences=1, max_wait_s=0)
+    busy = asyncio.create_task(batcher.submit("k", ["busy"]))
+    await asyncio.sleep(0.02)
+    abandoned = asyncio.create_task(batcher.submit("k", ["gone"]))
+    await asyncio.sleep(0.01)
+    abandoned.cancel()
+    run.release.set()
+    assert await busy == ["k:BUSY"]
+    assert await batcher.submit("k", ["next"]) == ["k:NEXT"]
+    assert ("k", ["gone"]) not in run.batches
+    assert batcher.queued == 0
+    await batcher.close()

@@ -1,0 +1,87 @@
+"""The service end to end on the embedded model: examples, pivoting, cache, limits."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from prometheus_client import REGISTRY
+
+from argos_core import EngineSettings, InvalidRequest, TranslationService, UnknownLanguagePair
+from argos_core.contract import TextItem
+from tests.conftest import DEMO_EXAMPLES
+from tests.core.conftest import relabelled_copy
+
+ENGLISH = [english for english, _ in DEMO_EXAMPLES]
+SPANISH = [spanish for _, spanish in DEMO_EXAMPLES]
+
+
+@pytest.fixture
+async def service():
+    svc = TranslationService.from_directory(None, EngineSettings(max_wait_ms=5))
+    yield svc
+    await svc.close()
+
+
+async def test_translates_the_demo_examples(service: TranslationService) -> None:
+    assert service.pairs == [("en", "es")]
+    assert service.default_pair == ("en", "es")
+    assert await service.translate(ENGLISH) == SPANISH
+
+
+async def test_concurrent_calls_match_sequential_results(service: TranslationService) -> None:
+    results = await asyncio.gather(*(service.translate([t]) for t in ENGLISH * 4))
+    assert [r[0] for r in results] == SPANISH * 4
+
+
+async def test_limits_and_unknown_pairs(service: TranslationService) -> None:
+    with pytest.raises(UnknownLanguagePair, match="installed pairs: en->es"):
+        await service.translate(["x"], "en", "de")
+    small = TranslationService(
+        list(service.packages.values()), EngineSettings(max_texts=2, max_text_chars=5)
+    )
+    with pytest.raises(InvalidRequest, match="too many texts: 3"):
+        await small.translate(["a", "b", "c"])
+    with pytest.raises(InvalidRequest, match="text 1 is too long: 6 characters"):
+        await small.translate(["a", "abcdef"])
+    await small.close()
+
+
+async def test_pivots_through_english(tmp_path: Path, unpacked_demo: Path) -> None:
+    # "xx->en" is the demo model relabelled: xx->es must go xx->en then en->es.
+    relabelled_copy(unpacked_demo, tmp_path, "xx", "en")
+    relabelled_copy(unpacked_demo, tmp_path, "en", "es")
+    svc = TranslationService.from_directory(tmp_path, EngineSettings(max_wait_ms=1))
+    assert ("xx", "es") in svc.pairs
+    assert svc.default_pair == ("en", "es")
+    first_hop = await svc.translate(ENGLISH[:3], "xx", "en")
+    assert first_hop == SPANISH[:3]
+    assert await svc.translate(ENGLISH[:3], "xx", "es") == await svc.translate(
+        first_hop, "en", "es"
+    )
+    mixed = await svc.translate_items(
+        [TextItem(ENGLISH[0], "en", "es"), TextItem(ENGLISH[1], "xx", "es"), TextItem(ENGLISH[2])]
+    )
+    assert mixed[0] == SPANISH[0] and mixed[2] == SPANISH[2]
+    await svc.close()
+
+
+def cache_counter(name: str) -> float:
+    return REGISTRY.get_sample_value(f"argos_cache_{name}_total", {"pair": "en-es"}) or 0.0
+
+
+async def test_cache_serves_repeats_and_counts_hits(unpacked_demo: Path) -> None:
+    svc = TranslationService.from_directory(unpacked_demo, EngineSettings(cache_size=2))
+    hits, misses = cache_counter("hits"), cache_counter("misses")
+    assert await svc.translate([ENGLISH[0], ENGLISH[0]]) == [SPANISH[0]] * 2
+    assert await svc.translate([ENGLISH[0]]) == [SPANISH[0]]
+    assert cache_counter("misses") - misses == 2
+    assert cache_counter("hits") - hits == 1
+    await svc.translate(ENGLISH[1:4])
+    assert len(svc.caches[("en", "es")]) == 2
+    await svc.close()
+
+
+async def test_empty_and_blank_texts_come_back_unchanged(service: TranslationService) -> None:
+    assert await service.translate(["", "  ", ENGLISH[0]]) == ["", "  ", SPANISH[0]]
