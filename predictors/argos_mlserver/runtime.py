@@ -1,0 +1,123 @@
+"""`ArgosTranslateRuntime`: an MLServer custom runtime over `argos_core.TranslationService`.
+
+V2 REST and gRPC requests carry an input `text` (BYTES, shape [N] or [N, 1]) and optionally the
+pair as request parameters or BYTES inputs `source`/`target`; the answer is an output
+`translation` (BYTES, shape [N]). Parsing, limits, batching and errors all come from the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+from mlserver import MLModel
+from mlserver.codecs import StringCodec
+from mlserver.logging import logger as mlserver_logger
+from mlserver.settings import ModelSettings
+from mlserver.types import InferenceRequest, InferenceResponse
+from mlserver.utils import get_model_uri
+
+from argos_core import DEFAULT_MODEL_DIR, EngineSettings, TranslationService
+from argos_core.contract import TRANSLATION_OUTPUT, items_from_v2
+from argos_mlserver.errors import mlserver_errors
+from argos_mlserver.tensors import request_parameters, tensor_values
+
+logger = logging.getLogger("argos_mlserver")
+
+
+class AdaptiveBatchingRefused(ValueError):
+    """MLServer's adaptive batching would mix language pairs: the core batches instead."""
+
+
+class ArgosTranslateRuntime(MLModel):
+    service: TranslationService | None = None
+
+    async def load(self) -> bool:
+        _share_mlserver_log_handlers()
+        refuse_adaptive_batching(self.settings)
+        model_dir = await resolve_model_dir(self.settings)
+        extra = (self.settings.parameters.extra if self.settings.parameters else None) or {}
+        try:
+            engine_settings = EngineSettings.from_mapping(extra)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"model {self.name}: invalid parameters.extra {extra}: {exc}") from exc
+        logger.info("loading model=%s model_dir=%s extra=%s", self.name, model_dir, extra)
+        # CTranslate2 loads off the event loop so health endpoints keep answering meanwhile.
+        self.service = await asyncio.to_thread(
+            TranslationService.from_directory, model_dir, engine_settings
+        )
+        logger.info(
+            "model ready model=%s pairs=%s default_pair=%s",
+            self.name,
+            ",".join(f"{s}->{t}" for s, t in self.service.pairs),
+            "->".join(self.service.default_pair or ("none",)),
+        )
+        self.ready = True
+        return self.ready
+
+    async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        with mlserver_errors():
+            tensors = [tensor_values(request_input) for request_input in payload.inputs]
+            items = items_from_v2(tensors, request_parameters(payload))
+            translations = await self.service.translate_items(items)
+        output = StringCodec.encode_output(TRANSLATION_OUTPUT, translations)
+        # StringCodec answers shape [N, 1]; the contract (and the KServe front end) says [N].
+        output.shape = [len(translations)]
+        return InferenceResponse(
+            id=payload.id,
+            model_name=self.name,
+            model_version=self.version,
+            outputs=[output],
+        )
+
+    async def unload(self) -> bool:
+        if self.service is not None:
+            await self.service.close()
+            self.service = None
+        self.ready = False
+        return True
+
+
+async def resolve_model_dir(settings: ModelSettings) -> Path:
+    """`parameters.uri` as a folder of packages; the embedded model when none was given.
+
+    MLServer fills a missing `uri` with the folder holding model-settings.json, which holds no
+    packages: that also means "the embedded model".
+    """
+    if settings.parameters is None or not settings.parameters.uri:
+        return DEFAULT_MODEL_DIR
+    uri = Path(await get_model_uri(settings))
+    source = settings._source
+    if source and uri.resolve() == Path(os.path.dirname(source)).resolve():
+        return DEFAULT_MODEL_DIR
+    return uri
+
+
+def refuse_adaptive_batching(settings: ModelSettings) -> None:
+    """Fail the load when MLServer's adaptive batching is switched on.
+
+    It groups whole requests, keeps only the last request's parameters (so mixed language pairs
+    would be translated with one pair) and expects one output row per input row. The core's own
+    batcher already merges concurrent requests per pair into one CTranslate2 call.
+    """
+    if settings.max_batch_size > 1 and settings.max_batch_time > 0:
+        raise AdaptiveBatchingRefused(
+            f"model {settings.name}: MLServer adaptive batching is not supported "
+            f"(max_batch_size={settings.max_batch_size}, "
+            f"max_batch_time={settings.max_batch_time}); set max_batch_size to 0 and tune "
+            "parameters.extra.max_batch_sentences / max_wait_ms instead"
+        )
+
+
+def _share_mlserver_log_handlers() -> None:
+    """Send the core's logs where MLServer's go (MLServer only configures its own logger)."""
+    for name in ("argos_core", "argos_mlserver"):
+        target = logging.getLogger(name)
+        if target.handlers:
+            continue
+        for handler in mlserver_logger.handlers:
+            target.addHandler(handler)
+        target.setLevel(logging.INFO)
+        target.propagate = False
