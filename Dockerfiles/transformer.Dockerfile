@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# Transformer: V1 / LibreTranslate / CloudEvents front door and Kafka ingestion in front of the
+# predictor. No translation engine here: no CTranslate2, no torch.
+#   docker build -f Dockerfiles/transformer.Dockerfile -t kserve-argos/transformer:0.1.0 .
+# KServe appends `--predictor_host` and `--http_port` to the args; the manifests set
+# `--predictor_protocol` explicitly. Kafka ingestion is configured by KAFKA_* variables.
+# Pinned by exact patch tag; add @sha256:<digest> once `docker buildx imagetools inspect` is available.
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS builder
+WORKDIR /build
+COPY requirements/transformer.txt ./requirements/
+# The lock is complete, so --no-deps installs exactly it, from wheels only (no compiler needed).
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-cache-dir --no-deps --only-binary=:all: \
+       -r requirements/transformer.txt
+
+FROM ${PYTHON_IMAGE} AS runtime
+LABEL org.opencontainers.image.title="kserve-argos transformer" \
+      org.opencontainers.image.description="KServe transformer with LibreTranslate API and Kafka ingestion" \
+      org.opencontainers.image.licenses="Apache-2.0"
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/app \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOME=/tmp \
+    TMPDIR=/tmp
+RUN groupadd --system --gid 1000 argos \
+    && useradd --system --uid 1000 --gid 1000 --home-dir /tmp --no-create-home \
+       --shell /usr/sbin/nologin argos
+COPY --from=builder /opt/venv /opt/venv
+COPY transformers/argos_transformer /app/argos_transformer
+RUN python -m compileall -q /app
+WORKDIR /app
+USER 1000:1000
+EXPOSE 8080 8081
+ENTRYPOINT ["python", "-m", "argos_transformer"]
+CMD ["--model_name", "translator"]

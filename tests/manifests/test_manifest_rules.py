@@ -1,0 +1,242 @@
+"""Admission rules the CRDs do not encode, and the wiring between resources, on every overlay.
+Each rule also gets a broken variant that it must catch."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+import yaml
+
+from tests.manifests.rendering import MANIFESTS, REPO_ROOT, Resource, of_kind, overlay_names
+from tests.manifests.webhook_rules import all_violations
+
+KAFKA_SETTINGS_SOURCE = REPO_ROOT / "transformers" / "argos_transformer" / "kafka" / "settings.py"
+
+
+@pytest.fixture(scope="module")
+def kafka_settings() -> set[str]:
+    """The KAFKA_* variables the transformer's Kafka settings actually read."""
+    names = set(re.findall(r'"(KAFKA_[A-Z_]+)"', KAFKA_SETTINGS_SOURCE.read_text()))
+    assert "KAFKA_BOOTSTRAP_SERVERS" in names
+    return names
+
+
+@pytest.mark.parametrize("overlay", overlay_names())
+def test_overlay_follows_the_admission_rules(
+    overlay: str, rendered: dict, kafka_settings: set
+) -> None:
+    violations = all_violations(rendered[overlay], kafka_settings)
+    assert not violations, f"{overlay}:\n" + "\n".join(f"  {item}" for item in violations)
+
+
+def test_cluster_runtime_is_the_namespaced_runtime_cluster_wide() -> None:
+    namespaced = yaml.safe_load((MANIFESTS / "mlserver/runtime/servingruntime.yaml").read_text())
+    cluster = yaml.safe_load(
+        (MANIFESTS / "mlserver/cluster-runtime/clusterservingruntime.yaml").read_text()
+    )
+    assert cluster["kind"] == "ClusterServingRuntime"
+    assert cluster["metadata"]["name"] == namespaced["metadata"]["name"]
+    assert cluster["spec"] == namespaced["spec"]
+
+
+# ------------------------------------------------------------ each rule catches its violation
+
+
+def _copy(rendered: dict, overlay: str) -> list[Resource]:
+    return copy.deepcopy(rendered[overlay])
+
+
+def _named(resources: list[Resource], kind: str, name: str) -> Resource:
+    return next(item for item in of_kind(resources, kind) if item["metadata"]["name"] == name)
+
+
+def _violations(resources: list[Resource], kafka_settings: set[str]) -> str:
+    return "\n".join(all_violations(resources, kafka_settings))
+
+
+def test_catches_canary_percent_out_of_range(rendered: dict, kafka_settings: set) -> None:
+    resources = _copy(rendered, "canary")
+    _named(resources, "InferenceService", "translator")["spec"]["predictor"][
+        "canaryTrafficPercent"
+    ] = 150
+    assert "canaryTrafficPercent 150 is outside 0-100" in _violations(resources, kafka_settings)
+
+
+def test_catches_knative_fields_in_standard_mode(rendered: dict, kafka_settings: set) -> None:
+    resources = _copy(rendered, "standard-canary")
+    isvc = _named(resources, "InferenceService", "translator")
+    isvc["spec"]["predictor"]["canaryTrafficPercent"] = 10
+    isvc["spec"]["predictor"]["minReplicas"] = 0
+    isvc["spec"]["predictor"]["scaleMetric"] = "concurrency"
+    isvc["spec"]["canary"][0]["predictor"]["scaleTarget"] = 5
+    found = _violations(resources, kafka_settings)
+    assert "canaryTrafficPercent is ignored in Standard mode" in found
+    assert "HPA cannot scale to zero" in found
+    assert "'concurrency' is not an HPA metric" in found
+    assert "scaleTarget is not allowed on a canary predictor" in found
+
+
+def test_catches_bad_standard_canaries(rendered: dict, kafka_settings: set) -> None:
+    resources = _copy(rendered, "standard-canary")
+    isvc = _named(resources, "InferenceService", "translator")
+    isvc["spec"]["canary"].append(copy.deepcopy(isvc["spec"]["canary"][0]))
+    isvc["spec"]["canary"][1]["trafficPercent"] = 95
+    found = _violations(resources, kafka_settings)
+    assert "canary name 'int8' is used twice" in found
+    assert "sum to 105 > 100" in found
+    knative = _copy(rendered, "default")
+    _named(knative, "InferenceService", "translator")["spec"]["canary"] = isvc["spec"]["canary"]
+    assert "spec.canary is only supported in Standard mode" in _violations(knative, kafka_settings)
+
+
+def test_catches_missing_deployment_mode_and_ports(rendered: dict, kafka_settings: set) -> None:
+    resources = _copy(rendered, "default")
+    isvc = _named(resources, "InferenceService", "translator")
+    del isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"]
+    found = _violations(resources, kafka_settings)
+    assert "deploymentMode must be explicit" in found
+    resources = _copy(rendered, "default")
+    isvc = _named(resources, "InferenceService", "translator")
+    isvc["spec"]["predictor"]["containers"][0]["ports"].append(
+        {"name": "grpc", "containerPort": 8081}
+    )
+    isvc["spec"]["predictor"]["annotations"]["autoscaling.knative.dev/scale-down-delay"] = "2h"
+    found = _violations(resources, kafka_settings)
+    assert "Knative allows one serving port, found 2" in found
+    assert "port name 'grpc' must be http1 or h2c" in found
+    assert "exceeds Knative's 1h maximum" in found
+
+
+def test_catches_knative_pod_mistakes(rendered: dict, kafka_settings: set) -> None:
+    resources = _copy(rendered, "kafka-direct")
+    transformer = _named(resources, "InferenceService", "translator")["spec"]["transformer"]
+    container = transformer["containers"][0]
+    container["volumeMounts"][1]["readOnly"] = False
+    container["volumeMounts"].append({"name": "ghost", "mountPath": "/dev"})
+    transformer["volumes"].append({"name": "Unused_Volume", "emptyDir": {}})
+    container["env"].append({"name": "PORT", "value": "9000"})
+    container["readinessProbe"]["httpGet"]["port"] = "http"
+    del container["readinessProbe"]["timeoutSeconds"]
+    found = _violations(resources, kafka_settings)
+    assert "volumeMount 'kafka-client' must be readOnly" in found
+    assert "volumeMount 'ghost' has no matching volume" in found
+    assert "mountPath '/dev' is reserved" in found
+    assert "volume 'Unused_Volume' is not mounted" in found
+    assert "'Unused_Volume' is not a DNS-1123 label" in found
+    assert "PORT is a reserved environment variable" in found
+    assert "readinessProbe port 'http' must match the container port name" in found
+    assert "needs timeoutSeconds and failureThreshold >= 1" in found
+
+
+def test_catches_transformer_mistakes(rendered: dict, kafka_settings: set) -> None:
+    resources = _copy(rendered, "grpc")
+    transformer = _named(resources, "InferenceService", "translator")["spec"]["transformer"]
+    transformer["containers"][0]["args"] = [
+        "--model_name",
+        "translator",
+        "--predictor_protocol",
+        "v2",
+    ]
+    found = _violations(resources, kafka_settings)
+    assert "transformer --predictor_protocol v2 but predictor port h2c" in found
+    assert "KServe appends `--workers <containerConcurrency>`" in found
+    transformer["containers"][0]["args"] = ["--model_name", "translator", "--workers", "1"]
+    transformer["containers"][0]["env"] = [{"name": "STORAGE_URI", "value": "s3://x"}]
+    found = _violations(resources, kafka_settings)
+    assert "--predictor_protocol must be explicit" in found
+    assert "storage uri should not be specified in the transformer" in found
+
+
+def test_catches_runtime_mistakes(rendered: dict, kafka_settings: set) -> None:
+    resources = _copy(rendered, "mlserver")
+    runtime = _named(resources, "ServingRuntime", "argos-mlserver")
+    runtime["metadata"]["annotations"] = {"serving.kserve.io/server-type": "mlserver"}
+    runtime["spec"]["protocolVersions"] = ["v1"]
+    isvc = _named(resources, "InferenceService", "translator-mlserver")
+    isvc["spec"]["predictor"]["model"]["modelFormat"]["name"] = "sklearn"
+    found = _violations(resources, kafka_settings)
+    assert "must not set serving.kserve.io/server-type" in found
+    assert "protocolVersions must include v2" in found
+    assert "modelFormat is not supported" in found
+    assert "protocolVersion v2 not in" in found
+    resources = [item for item in _copy(rendered, "mlserver") if item["kind"] != "ServingRuntime"]
+    assert "runtime 'argos-mlserver' is not among the applied resources" in _violations(
+        resources, kafka_settings
+    )
+
+
+def test_catches_graph_mistakes(rendered: dict, kafka_settings: set) -> None:
+    resources = _copy(rendered, "graphs")
+    splitter = _named(resources, "InferenceGraph", "translate-ab")["spec"]["nodes"]["root"]
+    splitter["steps"][1]["weight"] = 30
+    switch = _named(resources, "InferenceGraph", "translate-by-target")["spec"]["nodes"]["root"]
+    del switch["steps"][0]["condition"]
+    switch["steps"][1]["nodeName"] = "elsewhere"
+    pivot = _named(resources, "InferenceGraph", "translate-pivot")["spec"]["nodes"]
+    pivot["first"] = pivot.pop("root")
+    pivot["first"]["steps"][1]["name"] = pivot["first"]["steps"][0]["name"]
+    ensemble = _named(resources, "InferenceGraph", "translate-compare")["spec"]["nodes"]["root"]
+    ensemble["steps"][0]["serviceName"] = "translator"  # V1 (transformer) next to V2 (MLServer)
+    found = _violations(resources, kafka_settings)
+    assert "Splitter weights sum to 110, not 100" in found
+    assert "every Switch step needs a condition" in found
+    assert "exactly one of nodeName/serviceName/serviceUrl" in found
+    assert "node 'elsewhere' does not exist" in found
+    assert "translate-pivot: no node named root" in found
+    assert "duplicate step names" in found
+    assert "speaking ['v1', 'v2']" in found
+    resources = [
+        item for item in _copy(rendered, "graphs") if item["metadata"]["name"] != "translator-en-de"
+    ]
+    assert "InferenceService 'translator-en-de' is not applied" in _violations(
+        resources, kafka_settings
+    )
+
+
+def test_catches_kafka_source_mistakes(rendered: dict, kafka_settings: set) -> None:
+    resources = [
+        item
+        for item in _copy(rendered, "kafka-source")
+        if item["kind"] not in ("ClusterRole", "KafkaSink")
+    ]
+    source = _named(resources, "KafkaSource", "translation-requests")
+    source["spec"]["sink"]["uri"] = "/v1/models/translator-x:predict"
+    source["spec"]["delivery"]["backoffDelay"] = "1s"
+    source["spec"]["net"]["sasl"]["user"]["secretKeyRef"]["key"] = "username"
+    found = _violations(resources, kafka_settings)
+    assert "expected '/v1/models/translator:predict'" in found
+    assert "no addressable-resolver ClusterRole" in found
+    assert "'1s' is not an ISO-8601 duration" in found
+    assert "dead-letter sink KafkaSink/translation-requests-dlq is not applied" in found
+    assert "secret kafka-client/username is not applied" in found
+
+
+def test_catches_kafka_direct_mistakes(rendered: dict, kafka_settings: set) -> None:
+    resources = _copy(rendered, "kafka-direct")
+    isvc = _named(resources, "InferenceService", "translator")
+    isvc["spec"]["transformer"]["minReplicas"] = 0
+    config = _named(resources, "ConfigMap", "translator-kafka")
+    config["data"]["KAFKA_TOPIC"] = "typo"
+    config["data"]["KAFKA_SSL_CAFILE"] = "/etc/elsewhere/ca.crt"
+    config["data"]["KAFKA_DRAIN_TIMEOUT_S"] = "300"
+    found = _violations(resources, kafka_settings)
+    assert "KAFKA_TOPIC is not a setting the transformer reads" in found
+    assert "/etc/elsewhere/ca.crt is not under any volume mount" in found
+    assert "a consuming transformer needs minReplicas >= 1" in found
+    assert "KAFKA_DRAIN_TIMEOUT_S 300 must be below the grace period" in found
+
+
+def test_catches_namespace_mistakes(rendered: dict, kafka_settings: set) -> None:
+    resources = [
+        item for item in _copy(rendered, "mlserver-cluster") if item["kind"] != "Namespace"
+    ]
+    _named(resources, "ClusterServingRuntime", "argos-mlserver")["metadata"]["namespace"] = (
+        "kserve-argos"
+    )
+    del _named(resources, "InferenceService", "translator-mlserver")["metadata"]["namespace"]
+    found = _violations(resources, kafka_settings)
+    assert "cluster-scoped but has namespace 'kserve-argos'" in found
+    assert "namespace must be 'kserve-argos' (got None)" in found
+    assert "the Namespace kserve-argos is not created" in found

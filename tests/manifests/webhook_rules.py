@@ -1,0 +1,657 @@
+"""The admission rules the CRD schemas do not encode, checked on a set of rendered resources.
+
+Sources: KServe's validating webhooks (InferenceService: component extension, autoscaler and
+custom container rules; InferenceGraph: root node, unique step names, one target per step,
+Splitter weights; spec.canary rules of KServe >= 0.20), Knative Serving's rules for the pods
+it runs (one serving port named http1/h2c, autoscaling annotations), and the wiring between
+resources that only fails at run time (references, protocols, model names, credentials).
+Each check returns human-readable violations; an empty list means the resources pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from tests.manifests.rendering import Component, Resource, annotations, components, key, of_kind
+
+NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+DEPLOYMENT_MODES = {"Knative", "Standard"}
+KNATIVE_METRICS = {"concurrency", "rps"}
+HPA_METRICS = {"cpu", "memory"}
+AUTOSCALER_CLASSES = {"hpa", "keda", "external", "none"}
+PREDICTOR_PROTOCOLS = {"v1", "v2", "grpc-v2"}
+GO_DURATION = re.compile(r"^(\d+(\.\d+)?(h|m|s|ms))+$")
+ISO_DURATION = re.compile(r"^P(?!$)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "ClusterServingRuntime"}
+AUTOSCALING_FIELDS = ("scaleMetric", "scaleTarget", "autoScaling", "scaleMetricType")
+
+
+def arg_value(args: list[str], flag: str) -> str | None:
+    """Value of `--flag value` or `--flag=value` in an argument list (last one wins)."""
+    value = None
+    for index, arg in enumerate(args):
+        if arg == flag and index + 1 < len(args):
+            value = args[index + 1]
+        elif arg.startswith(flag + "="):
+            value = arg.split("=", 1)[1]
+    return value
+
+
+def env_value(container: dict[str, Any], name: str) -> str | None:
+    for item in container.get("env") or []:
+        if item.get("name") == name:
+            return item.get("value")
+    return None
+
+
+def deployment_mode(isvc: Resource) -> str | None:
+    return annotations(isvc).get("serving.kserve.io/deploymentMode")
+
+
+# ---------------------------------------------------------------- InferenceService
+
+
+def inference_service_violations(isvc: Resource) -> list[str]:
+    found: list[str] = []
+    name = isvc["metadata"].get("name", "")
+    mode = deployment_mode(isvc)
+    if not NAME.match(name):
+        found.append(f"{key(isvc)}: name does not match {NAME.pattern}")
+    if mode not in DEPLOYMENT_MODES:
+        found.append(
+            f"{key(isvc)}: serving.kserve.io/deploymentMode must be explicit, one of "
+            f"{sorted(DEPLOYMENT_MODES)} (got {mode!r})"
+        )
+    spec = isvc.get("spec", {})
+    if mode == "Knative" and spec.get("canary"):
+        found.append(f"{key(isvc)}: spec.canary is only supported in Standard mode")
+    if mode == "Standard":
+        found += _standard_canaries(isvc)
+        autoscaler = annotations(isvc).get("serving.kserve.io/autoscalerClass", "hpa")
+        if autoscaler not in AUTOSCALER_CLASSES:
+            found.append(
+                f"{key(isvc)}: autoscalerClass {autoscaler!r} is not one of "
+                f"{sorted(AUTOSCALER_CLASSES)}"
+            )
+    for component in components(isvc):
+        found += [
+            f"{component.name}: {problem}"
+            for problem in _component_violations(component, mode, isvc)
+        ]
+    return found
+
+
+def _component_violations(component: Component, mode: str | None, isvc: Resource) -> list[str]:
+    spec, found = component.spec, []
+    canary = component.role.startswith("canary:")
+    has_containers = bool(spec.get("containers"))
+    has_model = "model" in spec
+    if has_containers == has_model:
+        found.append("exactly one implementation (containers or model) must be given")
+    percent = spec.get("canaryTrafficPercent")
+    if percent is not None:
+        if not 0 <= percent <= 100:
+            found.append(f"canaryTrafficPercent {percent} is outside 0-100")
+        if mode == "Standard":
+            found.append("canaryTrafficPercent is ignored in Standard mode (use spec.canary)")
+    minimum, maximum = spec.get("minReplicas", 1), spec.get("maxReplicas", 0)
+    if minimum < 0 or maximum < 0:
+        found.append("minReplicas/maxReplicas cannot be negative")
+    if maximum and minimum > maximum:
+        found.append(f"minReplicas {minimum} > maxReplicas {maximum}")
+    if spec.get("containerConcurrency", 0) < 0:
+        found.append("containerConcurrency cannot be negative")
+    metric = spec.get("scaleMetric")
+    if mode == "Knative":
+        if metric is not None and metric not in KNATIVE_METRICS:
+            found.append(
+                f"scaleMetric {metric!r} is not a Knative metric {sorted(KNATIVE_METRICS)}"
+            )
+        if metric == "rps" and spec.get("scaleTarget", 1) < 1:
+            found.append("the target for rps must be >= 1")
+        if "deploymentStrategy" in spec:
+            found.append("deploymentStrategy is only supported in Standard mode")
+        found += _knative_annotations(spec.get("annotations") or {})
+        found += _knative_ports(component)
+        found += _knative_pod(component)
+    if mode == "Standard":
+        if canary:
+            found += [
+                f"{name} is not allowed on a canary predictor"
+                for name in AUTOSCALING_FIELDS
+                if name in spec
+            ]
+        elif annotations(isvc).get("serving.kserve.io/autoscalerClass", "hpa") == "hpa":
+            if metric is not None and metric not in HPA_METRICS:
+                found.append(f"scaleMetric {metric!r} is not an HPA metric {sorted(HPA_METRICS)}")
+            if (metric or "cpu") == "cpu" and not 1 <= spec.get("scaleTarget", 80) <= 100:
+                found.append("the cpu target utilization must be 1-100")
+            if minimum < 1:
+                found.append("HPA cannot scale to zero: minReplicas must be >= 1")
+        if any(
+            name.startswith("autoscaling.knative.dev/") for name in spec.get("annotations") or {}
+        ):
+            found.append("Knative autoscaling annotations do nothing in Standard mode")
+    if has_containers:
+        found += _custom_container_violations(component)
+    return found
+
+
+def _knative_annotations(values: dict[str, str]) -> list[str]:
+    found = []
+    initial = values.get("autoscaling.knative.dev/initial-scale")
+    if initial is not None and not (initial.isdigit()):
+        found.append(f"initial-scale {initial!r} must be a non-negative integer")
+    delay = values.get("autoscaling.knative.dev/scale-down-delay")
+    if delay is not None:
+        if not GO_DURATION.match(delay):
+            found.append(f"scale-down-delay {delay!r} is not a duration")
+        elif _seconds(delay) > 3600:
+            found.append(f"scale-down-delay {delay!r} exceeds Knative's 1h maximum")
+    return found
+
+
+def _seconds(duration: str) -> float:
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    return sum(
+        float(number) * units[unit]
+        for number, _, unit in re.findall(r"(\d+(\.\d+)?)(ms|h|m|s)", duration)
+    )
+
+
+def _knative_ports(component: Component) -> list[str]:
+    found = []
+    ports = [port for container in component.containers() for port in container.get("ports") or []]
+    if len(ports) > 1:
+        found.append(f"Knative allows one serving port, found {len(ports)}")
+    for port in ports:
+        if port.get("name") not in (None, "http1", "h2c"):
+            found.append(f"port name {port.get('name')!r} must be http1 or h2c")
+    return found
+
+
+KNATIVE_RESERVED_PATHS = {"/", "/dev", "/dev/log"}
+KNATIVE_RESERVED_ENV = {"PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"}
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def _knative_pod(component: Component) -> list[str]:
+    """Knative Serving's pod rules (pkg/apis/serving/k8s_validation.go): volumes, mounts,
+    probes and reserved environment variables."""
+    found = []
+    volumes = {volume["name"]: volume for volume in component.spec.get("volumes") or []}
+    containers = component.containers()
+    mounted = {mount["name"] for c in containers for mount in c.get("volumeMounts") or []}
+    found += [f"volume {name!r} is not mounted" for name in volumes if name not in mounted]
+    found += [
+        f"volume name {name!r} is not a DNS-1123 label"
+        for name in volumes
+        if not DNS_LABEL.match(name)
+    ]
+    for container in containers:
+        paths = [
+            mount["mountPath"].rstrip("/") or "/" for mount in container.get("volumeMounts") or []
+        ]
+        if len(paths) != len(set(paths)):
+            found.append(f"mount paths are not unique: {paths}")
+        for mount in container.get("volumeMounts") or []:
+            volume = volumes.get(mount["name"])
+            if volume is None:
+                found.append(f"volumeMount {mount['name']!r} has no matching volume")
+            elif not ({"emptyDir", "persistentVolumeClaim"} & set(volume)) and not mount.get(
+                "readOnly"
+            ):
+                found.append(f"volumeMount {mount['name']!r} must be readOnly for this volume type")
+            if (mount["mountPath"].rstrip("/") or "/") in KNATIVE_RESERVED_PATHS:
+                found.append(f"mountPath {mount['mountPath']!r} is reserved")
+        found += [
+            f"{item['name']} is a reserved environment variable"
+            for item in container.get("env") or []
+            if item["name"] in KNATIVE_RESERVED_ENV
+        ]
+        port_name = ((container.get("ports") or [{}])[0]).get("name", "")
+        for probe_name in ("readinessProbe", "livenessProbe"):
+            probe = container.get(probe_name)
+            if not probe:
+                continue
+            port = (probe.get("httpGet") or probe.get("tcpSocket") or {}).get("port")
+            if isinstance(port, str) and port != port_name:
+                found.append(f"{probe_name} port {port!r} must match the container port name")
+            if (
+                probe_name == "readinessProbe"
+                and probe.get("periodSeconds", 0) > 0
+                and (probe.get("timeoutSeconds", 0) < 1 or probe.get("failureThreshold", 0) < 1)
+            ):
+                found.append(
+                    "readinessProbe with periodSeconds "
+                    "needs timeoutSeconds and failureThreshold >= 1"
+                )
+    return found
+
+
+def _custom_container_violations(component: Component) -> list[str]:
+    found = []
+    containers = component.spec["containers"]
+    if containers[0].get("name") != "kserve-container":
+        found.append("the serving container must be named kserve-container")
+    protocol = env_value(containers[0], "PROTOCOL")
+    if protocol is not None and protocol not in ("v1", "v2"):
+        found.append(f"PROTOCOL {protocol!r} must be v1 or v2")
+    if component.role == "transformer":
+        container = containers[0]
+        if env_value(container, "STORAGE_URI") is not None:
+            found.append("storage uri should not be specified in the transformer container")
+        args = container.get("args") or []
+        predictor_protocol = arg_value(args, "--predictor_protocol")
+        if predictor_protocol not in PREDICTOR_PROTOCOLS:
+            found.append(
+                f"--predictor_protocol must be explicit, one of {sorted(PREDICTOR_PROTOCOLS)}"
+            )
+        if "containerConcurrency" in component.spec and arg_value(args, "--workers") is None:
+            found.append(
+                "KServe appends `--workers <containerConcurrency>` unless --workers is given"
+            )
+    return found
+
+
+def _standard_canaries(isvc: Resource) -> list[str]:
+    found, names, total = [], set(), 0
+    for index, canary in enumerate(isvc["spec"].get("canary") or []):
+        predictor = canary.get("predictor", {})
+        name = predictor.get("name")
+        if not name or not NAME.match(name):
+            found.append(
+                f"{key(isvc)}: canary {index} needs a predictor name matching {NAME.pattern}"
+            )
+        elif name in names:
+            found.append(f"{key(isvc)}: canary name {name!r} is used twice")
+        names.add(name)
+        percent = canary.get("trafficPercent", 0)
+        if not 0 <= percent <= 100:
+            found.append(f"{key(isvc)}: canary {name} trafficPercent {percent} is outside 0-100")
+        total += percent
+    if total > 100:
+        found.append(f"{key(isvc)}: canary trafficPercent values sum to {total} > 100")
+    return found
+
+
+def transformer_protocol_matches_predictor_port(isvc: Resource) -> list[str]:
+    """A gRPC transformer needs the predictor's one Knative port to be h2c, and vice versa."""
+    spec = isvc.get("spec", {})
+    if "transformer" not in spec or not spec["predictor"].get("containers"):
+        return []
+    protocol = arg_value(
+        spec["transformer"]["containers"][0].get("args") or [], "--predictor_protocol"
+    )
+    ports = spec["predictor"]["containers"][0].get("ports") or [{}]
+    h2c = ports[0].get("name") == "h2c"
+    if (protocol == "grpc-v2") != h2c:
+        return [
+            f"{key(isvc)}: transformer --predictor_protocol {protocol} but predictor port "
+            f"{ports[0].get('name')}"
+        ]
+    return []
+
+
+# ---------------------------------------------------------------- runtimes
+
+
+def runtime_violations(runtime: Resource) -> list[str]:
+    found = []
+    if "serving.kserve.io/server-type" in annotations(runtime):
+        found.append(
+            f"{key(runtime)}: a custom runtime must not set serving.kserve.io/server-type "
+            "(KServe's webhook would replace the model class)"
+        )
+    spec = runtime.get("spec", {})
+    formats = spec.get("supportedModelFormats") or []
+    if not formats:
+        found.append(f"{key(runtime)}: supportedModelFormats is empty")
+    for model_format in formats:
+        if "priority" in model_format and not model_format.get("autoSelect", False):
+            found.append(f"{key(runtime)}: priority is only meaningful with autoSelect: true")
+    if "v2" not in (spec.get("protocolVersions") or []):
+        found.append(f"{key(runtime)}: protocolVersions must include v2")
+    containers = spec.get("containers") or []
+    if not containers or containers[0].get("name") != "kserve-container":
+        found.append(f"{key(runtime)}: the serving container must be named kserve-container")
+    return found
+
+
+def runtime_of(isvc: Resource, resources: list[Resource]) -> Resource | None:
+    model = isvc["spec"]["predictor"].get("model")
+    if not model or "runtime" not in model:
+        return None
+    runtimes = of_kind(resources, "ServingRuntime") + of_kind(resources, "ClusterServingRuntime")
+    named = [runtime for runtime in runtimes if runtime["metadata"]["name"] == model["runtime"]]
+    # KServe looks in the namespace first, then cluster-wide.
+    named.sort(key=lambda runtime: runtime["kind"] != "ServingRuntime")
+    return named[0] if named else None
+
+
+def model_runtime_violations(isvc: Resource, resources: list[Resource]) -> list[str]:
+    model = isvc["spec"]["predictor"].get("model")
+    if not model:
+        return []
+    runtime = runtime_of(isvc, resources)
+    if runtime is None:
+        return [f"{key(isvc)}: runtime {model.get('runtime')!r} is not among the applied resources"]
+    found = []
+    formats = {item["name"] for item in runtime["spec"].get("supportedModelFormats") or []}
+    if model.get("modelFormat", {}).get("name") not in formats:
+        found.append(
+            f"{key(isvc)}: modelFormat is not supported by {key(runtime)} ({sorted(formats)})"
+        )
+    protocol = model.get("protocolVersion")
+    if protocol and protocol not in (runtime["spec"].get("protocolVersions") or []):
+        found.append(
+            f"{key(isvc)}: protocolVersion {protocol} not in {key(runtime)}'s protocolVersions"
+        )
+    return found
+
+
+# ---------------------------------------------------------------- InferenceGraph
+
+
+def served_model_name(isvc: Resource) -> str:
+    """The model name KServe's graph router uses for an InferenceService (GetModelName)."""
+    spec = isvc["spec"]
+    if "transformer" in spec and spec["transformer"].get("containers"):
+        name = arg_value(spec["transformer"]["containers"][0].get("args") or [], "--model_name")
+        if name:
+            return name
+    predictor = spec["predictor"]
+    if "model" in predictor:
+        name = env_value(predictor["model"], "MLSERVER_MODEL_NAME") or arg_value(
+            predictor["model"].get("args") or [], "--model_name"
+        )
+        if name:
+            return name
+    elif predictor.get("containers"):
+        name = arg_value(predictor["containers"][0].get("args") or [], "--model_name")
+        if name:
+            return name
+    return isvc["metadata"]["name"]
+
+
+def graph_protocol(isvc: Resource, resources: list[Resource]) -> str:
+    """The protocol the graph router calls an InferenceService with (GetPredictorEndpoint)."""
+    spec = isvc["spec"]
+    if "transformer" in spec:
+        return env_value(spec["transformer"]["containers"][0], "PROTOCOL") or "v1"
+    predictor = spec["predictor"]
+    if predictor.get("containers"):
+        return env_value(predictor["containers"][0], "PROTOCOL") or "v1"
+    model = predictor["model"]
+    protocol = model.get("protocolVersion")
+    runtime = runtime_of(isvc, resources)
+    if runtime is not None and not protocol:
+        protocol = next(p for p in runtime["spec"]["protocolVersions"] if p in ("v1", "v2"))
+    return protocol or "v1"
+
+
+def graph_violations(graph: Resource, resources: list[Resource]) -> list[str]:
+    found, name = [], graph["metadata"].get("name", "")
+    services = {isvc["metadata"]["name"]: isvc for isvc in of_kind(resources, "InferenceService")}
+    if not NAME.match(name):
+        found.append(f"{key(graph)}: name does not match {NAME.pattern}")
+    if deployment_mode(graph) not in DEPLOYMENT_MODES:
+        found.append(f"{key(graph)}: serving.kserve.io/deploymentMode must be explicit")
+    nodes = graph.get("spec", {}).get("nodes") or {}
+    if "root" not in nodes:
+        found.append(f"{key(graph)}: no node named root")
+    for node_name, node in nodes.items():
+        where = f"{key(graph)} node {node_name}"
+        steps = node.get("steps") or []
+        if not steps:
+            found.append(f"{where}: no steps")
+        step_names = [step["name"] for step in steps if step.get("name")]
+        if len(step_names) != len(set(step_names)):
+            found.append(f"{where}: duplicate step names {step_names}")
+        for index, step in enumerate(steps):
+            targets = [
+                field for field in ("nodeName", "serviceName", "serviceUrl") if step.get(field)
+            ]
+            if len(targets) != 1:
+                found.append(
+                    f"{where} step {index}: exactly one of nodeName/serviceName/serviceUrl, "
+                    f"got {targets}"
+                )
+            if step.get("serviceName") and step["serviceName"] not in services:
+                found.append(
+                    f"{where} step {index}: InferenceService {step['serviceName']!r} is not applied"
+                )
+            if step.get("nodeName") and step["nodeName"] not in nodes:
+                found.append(f"{where} step {index}: node {step['nodeName']!r} does not exist")
+        router = node.get("routerType")
+        if router == "Splitter":
+            weights = [step.get("weight") for step in steps]
+            if None in weights:
+                found.append(f"{where}: every Splitter step needs a weight")
+            elif sum(weights) != 100:
+                found.append(f"{where}: Splitter weights sum to {sum(weights)}, not 100")
+        if router == "Switch" and any(not step.get("condition") for step in steps):
+            found.append(f"{where}: every Switch step needs a condition")
+        if router == "Sequence":
+            for index, step in enumerate(steps):
+                if step.get("data") == "$response" and index == 0:
+                    found.append(f"{where}: the first step has no $response to use")
+                if step.get("mapPredictionsToInstances") and (
+                    index + 1 >= len(steps) or steps[index + 1].get("data") != "$response"
+                ):
+                    found.append(
+                        f"{where} step {index}: mapped predictions are not used by the next step"
+                    )
+        if router in ("Splitter", "Ensemble"):
+            protocols = {
+                graph_protocol(services[step["serviceName"]], resources)
+                for step in steps
+                if step.get("serviceName") in services
+            }
+            if len(protocols) > 1:
+                found.append(
+                    f"{where}: the same request goes to services speaking {sorted(protocols)}"
+                )
+    return found
+
+
+# ---------------------------------------------------------------- Knative Eventing and Kafka
+
+
+def secret_keys(resources: list[Resource], name: str) -> set[str] | None:
+    for secret in of_kind(resources, "Secret"):
+        if secret["metadata"]["name"] == name:
+            return set(secret.get("data") or {}) | set(secret.get("stringData") or {})
+    return None
+
+
+def _secret_refs(node: Any) -> Iterable[dict[str, Any]]:
+    if isinstance(node, dict):
+        if "secretKeyRef" in node:
+            yield node["secretKeyRef"]
+        for value in node.values():
+            yield from _secret_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _secret_refs(value)
+
+
+def kafka_source_violations(source: Resource, resources: list[Resource]) -> list[str]:
+    found, spec = [], source.get("spec", {})
+    services = {isvc["metadata"]["name"]: isvc for isvc in of_kind(resources, "InferenceService")}
+    ref = spec.get("sink", {}).get("ref", {})
+    if ref.get("kind") == "InferenceService":
+        isvc = services.get(ref.get("name"))
+        if isvc is None:
+            found.append(f"{key(source)}: sink InferenceService {ref.get('name')!r} is not applied")
+        else:
+            expected = f"/v1/models/{served_model_name(isvc)}:predict"
+            if spec["sink"].get("uri") != expected:
+                found.append(
+                    f"{key(source)}: sink uri {spec['sink'].get('uri')!r}, expected {expected!r}"
+                )
+        if not any(_grants_addressable(role) for role in of_kind(resources, "ClusterRole")):
+            found.append(
+                f"{key(source)}: no addressable-resolver ClusterRole for InferenceServices"
+            )
+    delivery = spec.get("delivery") or {}
+    if delivery.get("retry", 0) < 1:
+        found.append(f"{key(source)}: delivery.retry must be >= 1")
+    if delivery.get("backoffPolicy") not in ("linear", "exponential"):
+        found.append(f"{key(source)}: delivery.backoffPolicy must be linear or exponential")
+    for field in ("backoffDelay", "timeout", "retryAfterMax"):
+        if field in delivery and not ISO_DURATION.match(delivery[field]):
+            found.append(
+                f"{key(source)}: delivery.{field} {delivery[field]!r} is not an ISO-8601 duration"
+            )
+    dead_letter = delivery.get("deadLetterSink", {}).get("ref")
+    if not dead_letter:
+        found.append(f"{key(source)}: no dead-letter sink")
+    elif not any(
+        item["kind"] == dead_letter["kind"] and item["metadata"]["name"] == dead_letter["name"]
+        for item in resources
+    ):
+        found.append(
+            f"{key(source)}: dead-letter sink {dead_letter['kind']}/{dead_letter['name']} "
+            "is not applied"
+        )
+    for secret_ref in _secret_refs(spec.get("net") or {}):
+        keys = secret_keys(resources, secret_ref.get("name", ""))
+        if keys is None or secret_ref["key"] not in keys:
+            found.append(
+                f"{key(source)}: secret {secret_ref.get('name')}/{secret_ref['key']} is not applied"
+            )
+    return found
+
+
+def _grants_addressable(role: Resource) -> bool:
+    if (role["metadata"].get("labels") or {}).get("duck.knative.dev/addressable") != "true":
+        return False
+    return any(
+        "serving.kserve.io" in rule.get("apiGroups", [])
+        and "inferenceservices" in rule.get("resources", [])
+        and {"get", "list", "watch"} <= set(rule.get("verbs", []))
+        for rule in role.get("rules") or []
+    )
+
+
+def kafka_sink_violations(sink: Resource, resources: list[Resource]) -> list[str]:
+    secret = sink.get("spec", {}).get("auth", {}).get("secret", {}).get("ref", {}).get("name")
+    if secret and secret_keys(resources, secret) is None:
+        return [f"{key(sink)}: auth secret {secret!r} is not applied"]
+    return []
+
+
+def kafka_direct_violations(
+    isvc: Resource, resources: list[Resource], known_settings: set[str]
+) -> list[str]:
+    """The transformer's Kafka settings: present, known to the code, credentials resolvable."""
+    transformer = isvc.get("spec", {}).get("transformer")
+    if not transformer:
+        return []
+    container = transformer["containers"][0]
+    settings: dict[str, str] = {}
+    for source in container.get("envFrom") or []:
+        name = source.get("configMapRef", {}).get("name")
+        maps = [
+            item for item in of_kind(resources, "ConfigMap") if item["metadata"]["name"] == name
+        ]
+        if not maps:
+            return [f"{key(isvc)}: ConfigMap {name!r} is not applied"]
+        settings.update(maps[0].get("data") or {})
+    settings.update(
+        {item["name"]: item.get("value", "<from secret>") for item in container.get("env") or []}
+    )
+    kafka = {name: value for name, value in settings.items() if name.startswith("KAFKA_")}
+    if not kafka:
+        return []
+    found = [
+        f"{key(isvc)}: {name} is not a setting the transformer reads"
+        for name in sorted(set(kafka) - known_settings)
+    ]
+    if "KAFKA_BOOTSTRAP_SERVERS" not in kafka:
+        found.append(f"{key(isvc)}: Kafka settings without KAFKA_BOOTSTRAP_SERVERS")
+    for secret_ref in _secret_refs(container.get("env") or []):
+        keys = secret_keys(resources, secret_ref.get("name", ""))
+        if keys is None or secret_ref["key"] not in keys:
+            found.append(
+                f"{key(isvc)}: secret {secret_ref.get('name')}/{secret_ref['key']} is not applied"
+            )
+    cafile = kafka.get("KAFKA_SSL_CAFILE")
+    if cafile:
+        found += _mounted_secret_file(isvc, transformer, container, cafile, resources)
+    drain = kafka.get("KAFKA_DRAIN_TIMEOUT_S")
+    if drain and "timeout" in transformer and float(drain) >= transformer["timeout"]:
+        found.append(
+            f"{key(isvc)}: KAFKA_DRAIN_TIMEOUT_S {drain} must be below the grace period "
+            f"(Knative uses the timeout, {transformer['timeout']} s)"
+        )
+    if deployment_mode(isvc) == "Knative" and transformer.get("minReplicas", 1) < 1:
+        found.append(
+            f"{key(isvc)}: Knative scales on HTTP only: "
+            "a consuming transformer needs minReplicas >= 1"
+        )
+    return found
+
+
+def _mounted_secret_file(
+    isvc: Resource, transformer: dict, container: dict, path: str, resources: list[Resource]
+) -> list[str]:
+    for mount in container.get("volumeMounts") or []:
+        prefix = mount["mountPath"].rstrip("/") + "/"
+        if not path.startswith(prefix):
+            continue
+        volume = next(
+            (v for v in transformer.get("volumes") or [] if v["name"] == mount["name"]), None
+        )
+        if volume is None or "secret" not in volume:
+            return [f"{key(isvc)}: {path} is not on a Secret volume"]
+        relative = path[len(prefix) :]
+        items = volume["secret"].get("items")
+        keys = secret_keys(resources, volume["secret"]["secretName"]) or set()
+        present = {item["path"]: item["key"] for item in items} if items else {k: k for k in keys}
+        if relative not in present or present[relative] not in keys:
+            return [f"{key(isvc)}: {path} is not a key of Secret {volume['secret']['secretName']}"]
+        return []
+    return [f"{key(isvc)}: {path} is not under any volume mount"]
+
+
+# ---------------------------------------------------------------- namespaces
+
+
+def namespace_violations(resources: list[Resource], namespace: str) -> list[str]:
+    found = []
+    namespaced = [item for item in resources if item["kind"] not in CLUSTER_SCOPED]
+    for item in resources:
+        actual = item["metadata"].get("namespace")
+        if item["kind"] in CLUSTER_SCOPED and actual is not None:
+            found.append(f"{key(item)}: cluster-scoped but has namespace {actual!r}")
+        if item["kind"] not in CLUSTER_SCOPED and actual != namespace:
+            found.append(f"{key(item)}: namespace must be {namespace!r} (got {actual!r})")
+    if namespaced and not any(
+        item["kind"] == "Namespace" and item["metadata"]["name"] == namespace for item in resources
+    ):
+        found.append(f"the Namespace {namespace} is not created with its resources")
+    return found
+
+
+def all_violations(resources: list[Resource], known_kafka_settings: set[str]) -> list[str]:
+    found: list[str] = []
+    for isvc in of_kind(resources, "InferenceService"):
+        found += inference_service_violations(isvc)
+        found += transformer_protocol_matches_predictor_port(isvc)
+        found += model_runtime_violations(isvc, resources)
+        found += kafka_direct_violations(isvc, resources, known_kafka_settings)
+    for kind in ("ServingRuntime", "ClusterServingRuntime"):
+        for runtime in of_kind(resources, kind):
+            found += runtime_violations(runtime)
+    for graph in of_kind(resources, "InferenceGraph"):
+        found += graph_violations(graph, resources)
+    for source in of_kind(resources, "KafkaSource"):
+        found += kafka_source_violations(source, resources)
+    for sink in of_kind(resources, "KafkaSink"):
+        found += kafka_sink_violations(sink, resources)
+    found += namespace_violations(resources, "kserve-argos")
+    return found
