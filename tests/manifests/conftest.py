@@ -1,7 +1,7 @@
 """Fixtures for the manifest, Dockerfile and image-environment tests.
 
 Real tools only: the pinned kustomize and gjson-eval built by `make kustomize` /
-`make .tools/bin/gjson-eval` (both in TEST_DEPS), the upstream CRDs in /work/shared/schemas and
+`make .tools/bin/gjson-eval` (both in TEST_DEPS), the upstream CRDs in ../shared/schemas and
 kubernetes-validate's bundled Kubernetes schemas. Under CI=true anything missing fails the run;
 elsewhere the affected tests are skipped with the reason.
 """

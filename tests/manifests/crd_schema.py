@@ -1,4 +1,4 @@
-"""Strict validation of custom resources against the upstream CRDs in /work/shared/schemas.
+"""Strict validation of custom resources against the upstream CRDs in ../shared/schemas.
 
 The apiserver prunes (or, with kubectl's default strict field validation, rejects) fields a
 structural CRD schema does not declare. A JSON schema only does that with
@@ -24,7 +24,12 @@ import jsonschema
 import yaml
 from referencing import Registry, Resource
 
-SCHEMAS_DIR = Path(os.environ.get("KSERVE_ARGOS_SCHEMAS", "/work/shared/schemas"))
+# shared/ sits beside the repository, on developer machines and in CI alike.
+SCHEMAS_DIR = Path(
+    os.environ.get(
+        "KSERVE_ARGOS_SCHEMAS", Path(__file__).resolve().parents[3] / "shared" / "schemas"
+    )
+)
 # The CRDs the manifests are checked against (SOURCES.md in SCHEMAS_DIR says where they come from).
 CRD_FILES = (
     "kserve/serving.kserve.io_inferenceservices.yaml",
