@@ -51,6 +51,12 @@ class PairEngine:
             self._pid = os.getpid()
         return self._translator
 
+    def _decoding_limit(self, tokens: list[list[str]]) -> int:
+        # CTranslate2 has no length-ratio option: a model that loops on out-of-domain input
+        # would otherwise decode up to the absolute cap for every sentence in the batch.
+        longest = max((len(t) for t in tokens), default=0)
+        return min(self.settings.max_decoding_length, 2 * longest + 10)
+
     def _load_translator(self) -> ctranslate2.Translator:
         return ctranslate2.Translator(
             str(self.package.model_dir),
@@ -66,7 +72,7 @@ class PairEngine:
             tokens,
             target_prefix=[self._prefix] * len(tokens) if self._prefix else None,
             beam_size=self.settings.beam_size,
-            max_decoding_length=self.settings.max_decoding_length,
+            max_decoding_length=self._decoding_limit(tokens),
             max_batch_size=self.settings.max_batch_tokens,
             batch_type="tokens",
             replace_unknowns=True,
