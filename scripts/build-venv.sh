@@ -21,9 +21,9 @@ fi
 target=$venvs/$name
 echo "[build-venv] $name <- $lock"
 "$uv" venv --quiet --allow-existing --python "$py" "$target"
-"$uv" pip sync --quiet --python "$target/bin/python" "$root/$lock"
+"$uv" pip sync --quiet --compile-bytecode --python "$target/bin/python" "$root/$lock"
 if grep -q '^ctranslate2==' "$root/$lock" && ! grep -q '^argostranslate==' "$root/$lock"; then
-  "$uv" pip install --quiet --no-deps --python "$target/bin/python" -r "$root/requirements/argostranslate-nodeps.txt"
+  "$uv" pip install --quiet --compile-bytecode --no-deps --python "$target/bin/python" -r "$root/requirements/argostranslate-nodeps.txt"
 fi
 site=$("$target/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 : > "$site/kserve_argos_sources.pth"

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
+
+# Importing kserve parses sys.argv with KServe's own argparse parser (kserve/model_server.py), which
+# exits on pytest's options that abbreviate one of its flags (e.g. `--co`). Pytest has parsed them.
+sys.argv = sys.argv[:1]
 
 # The demo domain's examples (shared/demo-domain/README.md): the embedded model gets them exact.
 DEMO_EXAMPLES = [
