@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from tests.support.processes import REPO_ROOT, ServerProcess, free_port
 
 BROKER_SCRIPT = REPO_ROOT / "kafka" / "scripts" / "broker.sh"

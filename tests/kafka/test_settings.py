@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from argos_transformer.kafka.settings import KafkaSettings
+
+
+def parse(argv: list[str], monkeypatch: pytest.MonkeyPatch, env: dict[str, str] | None = None):
+    for name in list(__import__("os").environ):
+        if name.startswith("KAFKA_"):
+            monkeypatch.delenv(name)
+    for name, value in (env or {}).items():
+        monkeypatch.setenv(name, value)
+    parser = argparse.ArgumentParser()
+    KafkaSettings.add_arguments(parser)
+    return KafkaSettings.from_args(parser.parse_args(argv))
+
+
+def test_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert parse([], monkeypatch) is None
+
+
+def test_environment_configures_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = parse([], monkeypatch, {
+        "KAFKA_BOOTSTRAP_SERVERS": "b1:9092, b2:9092",
+        "KAFKA_INPUT_TOPICS": "in-a,in-b",
+        "KAFKA_OUTPUT_TOPIC": "out",
+        "KAFKA_DLQ_TOPIC": "dead",
+        "KAFKA_GROUP_ID": "g1",
+        "KAFKA_MAX_IN_FLIGHT": "32",
+        "KAFKA_RETRY_BUDGET_S": "60",
+        "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "KAFKA_SASL_USERNAME": "user",
+        "KAFKA_SASL_PASSWORD": "secret",
+        "KAFKA_SSL_CAFILE": "/etc/ca.pem",
+        "KAFKA_SSL_CHECK_HOSTNAME": "false",
+    })
+    assert settings is not None
+    assert settings.bootstrap_servers == ("b1:9092", "b2:9092")
+    assert settings.input_topics == ("in-a", "in-b")
+    assert settings.dead_letter_topic == "dead"
+    assert settings.max_in_flight == 32
+    assert settings.retry_budget_s == 60.0
+    consumer = settings.consumer_config()
+    assert consumer["group_id"] == "g1"
+    assert consumer["enable_auto_commit"] is False
+    assert consumer["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert consumer["sasl_plain_username"] == "user"
+    assert consumer["ssl_cafile"] == "/etc/ca.pem"
+    assert consumer["ssl_check_hostname"] is False
+    producer = settings.producer_config()
+    assert producer["enable_idempotence"] is True and producer["acks"] == "all"
+
+
+def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = parse(
+        ["--kafka_output_topic", "flag-out", "--kafka_max_in_flight", "8"],
+        monkeypatch,
+        {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "KAFKA_INPUT_TOPICS": "in",
+         "KAFKA_OUTPUT_TOPIC": "env-out"},
+    )
+    assert settings.output_topic == "flag-out"
+    assert settings.max_in_flight == 8
+    assert settings.dead_letter_topic == "flag-out.dlq"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"KAFKA_OUTPUT_TOPIC": "out"}, "input topic"),
+        ({"KAFKA_INPUT_TOPICS": "in"}, "output topic"),
+        ({"KAFKA_INPUT_TOPICS": "in", "KAFKA_OUTPUT_TOPIC": "in"}, "differ"),
+        ({"KAFKA_INPUT_TOPICS": "in", "KAFKA_OUTPUT_TOPIC": "out", "KAFKA_MAX_IN_FLIGHT": "0"},
+         "in-flight"),
+        ({"KAFKA_INPUT_TOPICS": "in", "KAFKA_OUTPUT_TOPIC": "out",
+          "KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}, "sasl_mechanism"),
+    ],
+)
+def test_incomplete_settings_are_refused(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse([], monkeypatch, {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", **env})

@@ -1,0 +1,167 @@
+"""Run the transformer: `python -m argos_transformer --model_name translator
+--predictor_host HOST:PORT --predictor_protocol v1|v2|grpc-v2 [--http_port 8080 ...]`.
+
+KServe's ModelServer flags are all accepted (its parser is the parent of this one); Kafka
+ingestion starts too when `--kafka_bootstrap_servers` / `KAFKA_BOOTSTRAP_SERVERS` is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from kserve import model_server
+
+from argos_transformer.codecs.records import DEFAULT_MAX_RECORD_BYTES
+from argos_transformer.kafka.bridge import KafkaBridge
+from argos_transformer.kafka.settings import KafkaSettings
+from argos_transformer.languages import DEFAULT_LANGUAGES, LanguageCatalog
+from argos_transformer.libretranslate_api import LibreTranslateApi
+from argos_transformer.model import TranslatorTransformer
+from argos_transformer.pipeline import PipelineLimits, TranslationPipeline
+from argos_transformer.predictor_client import PredictorClient
+from argos_transformer.server import TransformerServer
+
+log = logging.getLogger("argos_transformer")
+
+LIMIT_FLAGS = {
+    "max_texts": "texts per request (or record)",
+    "max_request_chars": "characters per request (or record), all texts together",
+    "max_segment_chars": "longer lines are cut at sentence ends, then spaces, before translation",
+    "texts_per_call": "text segments per predictor call (keep <= the predictor's --max_texts)",
+    "parallel_calls": "concurrent predictor calls for one request",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m argos_transformer",
+        parents=[model_server.parser],
+        description="KServe transformer for the Argos translator",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    group = parser.add_argument_group("argos transformer")
+    group.add_argument(
+        "--bind_host", default=None,
+        help="address the HTTP and gRPC servers listen on (default: every interface, as KServe)",
+    )
+    group.add_argument(
+        "--predictor_model_name", default=None,
+        help="model name on the predictor (default: --model_name)",
+    )
+    group.add_argument(
+        "--languages", default=os.environ.get("ARGOS_LANGUAGES", DEFAULT_LANGUAGES),
+        help="language pairs for LibreTranslate's /languages and source=auto, e.g. en:es,es:en "
+        "[env ARGOS_LANGUAGES]",
+    )
+    group.add_argument(
+        "--max_record_bytes", type=int, default=DEFAULT_MAX_RECORD_BYTES,
+        help="largest raw body / CloudEvent data accepted",
+    )
+    group.add_argument(
+        "--readiness_checks_predictor", type=_boolean, default=True,
+        help="report not-ready while the predictor is not ready (set false where readiness "
+        "probes must not reach the predictor, e.g. to let a serverless predictor scale to zero)",
+    )
+    group.add_argument(
+        "--retry_after_seconds", type=float, default=1.0,
+        help="Retry-After sent with 503 when the predictor does not give one",
+    )
+    defaults = PipelineLimits()
+    for name, help_text in LIMIT_FLAGS.items():
+        group.add_argument(f"--{name}", type=int, default=getattr(defaults, name), help=help_text)
+    KafkaSettings.add_arguments(parser)
+    return parser
+
+
+def _boolean(value: str) -> bool:
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"not a boolean: {value!r}")
+
+
+def configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    )
+    log.addHandler(handler)
+    log.setLevel(os.environ.get("ARGOS_LOG_LEVEL", "INFO").upper())
+    log.propagate = False
+
+
+def use_event_loop(choice: str) -> None:
+    """KServe's `--event-loop`: auto means uvloop when installed (lower per-request overhead).
+    ModelServer runs `asyncio.run`, so the policy decides the loop."""
+    if choice == "asyncio":
+        return
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging()
+    if not args.predictor_host:
+        parser.error("--predictor_host is required (host:port of the predictor)")
+    if args.workers != 1:
+        parser.error("--workers must be 1: scale the transformer with replicas instead")
+    # KServe's older --protocol flag still names the predictor protocol when given alone.
+    protocol = args.predictor_protocol if args.predictor_protocol != "v1" else args.protocol
+    try:
+        catalog = LanguageCatalog.parse(args.languages)
+        limits = PipelineLimits(**{name: getattr(args, name) for name in LIMIT_FLAGS})
+    except ValueError as exc:
+        parser.error(str(exc))
+    client = PredictorClient(
+        host=args.predictor_host,
+        protocol=protocol,
+        model_name=args.predictor_model_name or args.model_name,
+        timeout_s=args.predictor_request_timeout_seconds,
+        use_ssl=args.predictor_use_ssl,
+        retry_after_s=args.retry_after_seconds,
+    )
+    pipeline = TranslationPipeline(client, limits)
+    model = TranslatorTransformer(
+        args.model_name, pipeline, args.max_record_bytes, args.readiness_checks_predictor
+    )
+    model.load()
+    try:
+        settings = KafkaSettings.from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    bridge = KafkaBridge(settings, pipeline) if settings is not None else None
+    log.info(
+        "starting model=%s predictor=%r languages=%s kafka=%s",
+        args.model_name, client.describe(), args.languages, settings is not None,
+    )
+    server = TransformerServer(
+        routes=LibreTranslateApi(pipeline, catalog).register,
+        bridge=bridge,
+        bind_host=args.bind_host,
+        http_port=args.http_port,
+        grpc_port=args.grpc_port,
+        max_threads=args.max_threads,
+        max_asyncio_workers=args.max_asyncio_workers,
+        enable_grpc=args.enable_grpc,
+        enable_docs_url=args.enable_docs_url,
+        enable_latency_logging=args.enable_latency_logging,
+        access_log_format=args.access_log_format,
+    )
+    use_event_loop(args.event_loop)
+    server.start([model])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""The one internal form every request format is decoded into."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+
+Pair = tuple[str | None, str | None]
+
+
+class ReplyShape(Enum):
+    """How the answer is encoded: it follows the shape of the request."""
+
+    V1 = "v1"  # {"predictions": [...]}
+    RECORD = "record"  # {"id", "translation", "source", "target"}
+    TEXT = "text"  # the translation as text/plain
+    V2 = "v2"  # an InferResponse with a BYTES output "translation"
+
+
+@dataclass(frozen=True)
+class TranslationJob:
+    """Texts to translate from `source` to `target` (None: the predictor's default).
+
+    `pairs`, when set, gives each text its own (source, target); `id` identifies a record (from
+    the input, or the CloudEvent / Kafka coordinates).
+    """
+
+    texts: tuple[str, ...]
+    source: str | None = None
+    target: str | None = None
+    id: str | None = None
+    shape: ReplyShape = ReplyShape.V1
+    pairs: tuple[Pair, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.pairs is not None and len(self.pairs) != len(self.texts):
+            raise ValueError("pairs must have one entry per text")
+
+    def items(self) -> Iterator[tuple[str, str | None, str | None]]:
+        """(text, source, target) for each text, with per-text pairs applied."""
+        for index, text in enumerate(self.texts):
+            source, target = self.pairs[index] if self.pairs else (self.source, self.target)
+            yield text, source, target

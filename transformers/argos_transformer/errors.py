@@ -1,0 +1,120 @@
+"""Typed errors of the transformer: what went wrong, which HTTP status it answers, and whether
+retrying the same input can succeed (`transient`), which is what the Kafka bridge acts on.
+
+They also carry a gRPC status code (via grpc_interceptor's GrpcException, which KServe's gRPC
+server turns into a status), so a V2 gRPC caller gets the same classification.
+"""
+
+from __future__ import annotations
+
+from grpc import StatusCode
+from grpc_interceptor.exceptions import GrpcException
+
+
+class TransformerError(GrpcException):
+    """Base class. `status` is the HTTP status to answer with; `error_class` labels metrics."""
+
+    status: int = 500
+    transient: bool = False
+    error_class: str = "internal"
+    status_code: StatusCode = StatusCode.INTERNAL
+    retry_after_s: float | None = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(details=message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def response_headers(self) -> dict[str, str]:
+        if self.retry_after_s is None:
+            return {}
+        return {"Retry-After": str(max(1, round(self.retry_after_s)))}
+
+
+# --- the caller's input ---------------------------------------------------------------------
+
+
+class InvalidInput(TransformerError):
+    """Malformed or invalid request: wrong shape or type, empty text, undecodable bytes."""
+
+    status = 400
+    error_class = "invalid_input"
+    status_code = StatusCode.INVALID_ARGUMENT
+
+
+class InputTooLarge(InvalidInput):
+    """Too many characters or bytes for one request or record."""
+
+    status = 413
+    error_class = "input_too_large"
+
+
+# --- the predictor ----------------------------------------------------------------------------
+
+
+class PredictorUnavailable(TransformerError):
+    """Connection refused, DNS failure, not ready yet (scale-from-zero): try again shortly."""
+
+    status = 503
+    transient = True
+    error_class = "predictor_unavailable"
+    status_code = StatusCode.UNAVAILABLE
+
+    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class PredictorTimeout(TransformerError):
+    """The predictor did not answer within the request timeout."""
+
+    status = 504
+    transient = True
+    error_class = "predictor_timeout"
+    status_code = StatusCode.DEADLINE_EXCEEDED
+
+
+class PredictorOverloaded(TransformerError):
+    """The predictor shed load (HTTP 429/503 "overloaded", gRPC RESOURCE_EXHAUSTED)."""
+
+    transient = True
+    error_class = "predictor_overloaded"
+    status_code = StatusCode.UNAVAILABLE
+
+    def __init__(self, message: str, status: int = 503, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after_s = retry_after_s
+        if status == 429:
+            self.status_code = StatusCode.RESOURCE_EXHAUSTED
+
+
+class PredictorRejected(TransformerError):
+    """The predictor refused the input (4xx); its status and message are passed through."""
+
+    error_class = "predictor_rejected"
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.status_code = _GRPC_CODE_BY_CLIENT_STATUS.get(status, StatusCode.INVALID_ARGUMENT)
+
+
+class PredictorFailed(TransformerError):
+    """The predictor broke (5xx, invalid response): answered as 502 Bad Gateway."""
+
+    status = 502
+    transient = True
+    error_class = "predictor_failed"
+    status_code = StatusCode.UNAVAILABLE
+
+
+_GRPC_CODE_BY_CLIENT_STATUS = {
+    401: StatusCode.UNAUTHENTICATED,
+    403: StatusCode.PERMISSION_DENIED,
+    404: StatusCode.NOT_FOUND,
+    409: StatusCode.ABORTED,
+    413: StatusCode.INVALID_ARGUMENT,
+}

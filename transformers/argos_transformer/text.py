@@ -1,0 +1,147 @@
+"""Text pre- and post-processing: normalise, cut into segments the predictor accepts, re-join.
+
+A text is normalised (Unicode NFC, line breaks unified, runs of spaces collapsed, control and
+zero-width characters dropped, at most one blank line kept between paragraphs), then laid out as
+segments with the separator that followed each one: a line break, a paragraph break, or the
+space/nothing between two pieces of a line that was too long. Translating every segment and
+re-joining with the same separators restores the paragraph structure.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_LINE_BREAKS = re.compile(r"\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_SPACES = re.compile(r"[^\S\n]+")
+_EXTRA_BLANK_LINES = re.compile(r"\n{3,}")
+_BREAKS = re.compile(r"(\n+)")
+# Zero-width and byte-order marks carry no text; other controls (except \n) are dropped too.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+# A sentence ends at . ! ? … (plus closing quotes/brackets) before a space, or at a CJK stop.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*( )|[。！？]+[\"'”’»)\]」』]*( ?)")
+_WORD_GAP = re.compile(r"( )|(?!)()")
+_ABBREVIATIONS = frozenset(
+    {"mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "cf", "fig"}
+    | {"no", "nr", "art", "sra", "srta", "dra", "ud", "uds"}
+)
+
+
+def normalize(text: str) -> str:
+    """NFC, `\\n` line breaks, single spaces, no control/zero-width characters, trimmed."""
+    text = _LINE_BREAKS.sub("\n", text.translate(_INVISIBLE))
+    if not text.isprintable():
+        text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+    text = unicodedata.normalize("NFC", text)  # after dropping what could separate a mark
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _EXTRA_BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Segments of one normalised text and the separator after each (the last one's is "")."""
+
+    segments: tuple[str, ...]
+    separators: tuple[str, ...]
+
+    def join(self, translations: Sequence[str]) -> str:
+        if len(translations) != len(self.segments):
+            raise ValueError(
+                f"expected {len(self.segments)} translations, got {len(translations)}"
+            )
+        return "".join(
+            translation.strip() + separator
+            for translation, separator in zip(translations, self.separators, strict=True)
+        )
+
+
+def lay_out(text: str, max_segment_chars: int) -> Layout:
+    """Cut a normalised text at line breaks, and lines longer than the limit at sentence ends,
+    then at spaces, then anywhere, so that every segment has at most `max_segment_chars`."""
+    if max_segment_chars < 1:
+        raise ValueError("max_segment_chars must be >= 1")
+    segments: list[str] = []
+    separators: list[str] = []
+    parts = _BREAKS.split(text)
+    for index in range(0, len(parts), 2):
+        line = parts[index]
+        line_break = parts[index + 1] if index + 1 < len(parts) else ""
+        if not line:
+            continue
+        pieces = _split_line(line, max_segment_chars)
+        for piece, gap in pieces[:-1]:
+            segments.append(piece)
+            separators.append(gap)
+        segments.append(pieces[-1][0])
+        separators.append(line_break)
+    return Layout(tuple(segments), tuple(separators))
+
+
+def _split_line(line: str, limit: int) -> list[tuple[str, str]]:
+    """(piece, separator-after) pairs, each piece at most `limit` characters."""
+    if len(line) <= limit:
+        return [(line, "")]
+    units: list[tuple[str, str]] = []
+    for sentence, gap in _sentences(line):
+        if len(sentence) <= limit:
+            units.append((sentence, gap))
+            continue
+        words = _split_keeping_gaps(_WORD_GAP, sentence)
+        for word_index, (word, word_gap) in enumerate(words):
+            after = gap if word_index == len(words) - 1 else word_gap
+            chunks = [word[i : i + limit] for i in range(0, len(word), limit)]
+            units.extend((chunk, "") for chunk in chunks[:-1])
+            units.append((chunks[-1], after))
+    return _pack(units, limit)
+
+
+def _sentences(line: str) -> list[tuple[str, str]]:
+    """Sentence split that does not cut after an abbreviation, an initial or before lowercase."""
+    merged: list[tuple[str, str]] = []
+    for piece, gap in _split_keeping_gaps(_SENTENCE_END, line):
+        if merged and _continues_sentence(merged[-1][0], piece):
+            previous, previous_gap = merged.pop()
+            piece = previous + previous_gap + piece
+        merged.append((piece, gap))
+    return merged
+
+
+def _continues_sentence(previous: str, piece: str) -> bool:
+    last_word = previous.rsplit(" ", 1)[-1]
+    if not last_word.endswith("."):
+        return False
+    stem = last_word[:-1].lstrip("(\"'").lower()
+    is_initial = len(last_word) == 2 and last_word[0].isupper()
+    return stem in _ABBREVIATIONS or is_initial or piece[:1].islower()
+
+
+def _split_keeping_gaps(pattern: re.Pattern[str], text: str) -> list[tuple[str, str]]:
+    """Split into (piece, gap-after) pairs where group 1 or 2 of `pattern` matches the gap."""
+    pieces: list[tuple[str, str]] = []
+    start = 0
+    for match in pattern.finditer(text):
+        group = 1 if match.group(1) is not None else 2
+        cut, resume = match.start(group), match.end(group)
+        if cut <= start or resume >= len(text):
+            continue
+        pieces.append((text[start:cut], match.group(group)))
+        start = resume
+    pieces.append((text[start:], ""))
+    return pieces
+
+
+def _pack(units: list[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
+    """Greedily join consecutive units (with their gaps) while the result fits the limit."""
+    packed: list[tuple[str, str]] = []
+    current, current_gap = units[0]
+    for unit, gap in units[1:]:
+        if len(current) + len(current_gap) + len(unit) <= limit:
+            current = current + current_gap + unit
+            current_gap = gap
+        else:
+            packed.append((current, current_gap))
+            current, current_gap = unit, gap
+    packed.append((current, current_gap))
+    return packed
