@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from kserve import model_server
 
 from argos_core import EngineSettings
+from argos_kserve import limits
 from argos_kserve.errors import OverloadedError, overloaded_handler, request_validation_handler
 from argos_kserve.model import TranslatorModel
 
@@ -30,6 +31,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="folder of .argosmodel packages (zipped or unpacked); default: the embedded model",
     )
     EngineSettings.add_arguments(parser)
+    limits.add_arguments(parser)
     parser.set_defaults(model_name="translator")
     args, _ = parser.parse_known_args(argv)
     return args
@@ -41,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     model.load()
     model_server.app.add_exception_handler(OverloadedError, overloaded_handler)
     model_server.app.add_exception_handler(RequestValidationError, request_validation_handler)
+    limits.install(model_server.app, args.max_body_bytes)
     kserve.ModelServer().start([model])
 
 

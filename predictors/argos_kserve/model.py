@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import struct
 import uuid
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ def _tensor_values(tensor: Any) -> TensorValues:
     if tensor._raw_data is not None or not isinstance(tensor.data, list):
         try:
             values = tensor.as_numpy().reshape(-1).tolist()
-        except (ValueError, TypeError, InvalidInput) as exc:
+        except (ValueError, TypeError, struct.error, InvalidInput) as exc:
             raise InvalidInput(f"input '{tensor.name}' cannot be decoded: {exc}") from exc
     else:
         values = _flatten(tensor.data)

@@ -31,6 +31,9 @@ _EVENT_ERRORS = (
     ce_errors.InvalidHeadersFormat,
     ce_errors.DataMarshallerError,
     ce_errors.DataUnmarshallerError,
+    # the SDK's own decoding trips over attributes of the wrong type (null id, list specversion)
+    TypeError,
+    ValueError,
 )
 
 

@@ -1,0 +1,196 @@
+"""SIGTERM during load: every request the server accepted before the signal is answered (200,
+exact translation; no reset, no 5xx), and the process exits well within the grace period.
+
+Grace periods: Knative gives a pod its revision `timeout` (manifests/base/inferenceservice.yaml:
+120 s predictor, 150 s transformer); KServe's ModelServer drains for at most 30 s
+(`grace_period`). The exit must come within that 30 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import grpc
+import httpx
+from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
+from kserve.protocol.grpc.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceStub
+
+from tests.hardening.load import demo_batch
+from tests.mlserver.servers import start_mlserver
+from tests.support.predictor import start_kserve_predictor
+from tests.support.processes import ServerProcess
+from tests.transformer.conftest import start_transformer
+
+KSERVE_GRACE_S = 30
+REST_REQUESTS = 16
+GRPC_REQUESTS = 4
+TEXTS_PER_REQUEST = 100
+SENTENCES_PER_TEXT = 3  # 5-6,000 sentences in flight: seconds of work to drain
+REST_SENTENCES = REST_REQUESTS * TEXTS_PER_REQUEST * SENTENCES_PER_TEXT
+# A queue large enough to hold the whole load: nothing is refused, all of it is in flight.
+BATCH = 32
+BIG_QUEUE = ("--max_queue_sentences", "40000", "--max_batch_sentences", str(BATCH))
+METRIC = re.compile(
+    r"^(argos_queue_sentences|argos_sentences_translated_total)(?:\{[^}]*\})? (\S+)$", re.M
+)
+
+
+def progress(metrics_url: str) -> tuple[float, float]:
+    """(sentences queued, sentences translated so far) from the core's metrics."""
+    values = {"argos_queue_sentences": 0.0, "argos_sentences_translated_total": 0.0}
+    for name, value in METRIC.findall(httpx.get(metrics_url, timeout=10).text):
+        values[name] += float(value)
+    return values["argos_queue_sentences"], values["argos_sentences_translated_total"]
+
+
+async def wait_all_accepted(metrics_url: str, translated_before: float, sentences: int) -> float:
+    """Until every sentence sent is queued, in the running batch, or translated: each request
+    was accepted. A running batch (at most BATCH sentences) is in neither metric; a request
+    (300 sentences) is larger, so the slack cannot hide one. Returns the sentences still queued
+    at that moment (work the shutdown must finish)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        queued, translated = await asyncio.to_thread(progress, metrics_url)
+        if queued + translated - translated_before + BATCH >= sentences:
+            return queued
+        await asyncio.sleep(0.05)
+    raise AssertionError("the requests were not all accepted within 60 s")
+
+
+async def rest_call(client: httpx.AsyncClient, url: str, body: dict, expected: list[str],
+                    read: Callable[[dict], list[str]]) -> str:
+    try:
+        response = await client.post(url, json=body)
+    except httpx.TransportError as exc:
+        return f"transport error {exc!r}"
+    if response.status_code != 200:
+        return f"status {response.status_code}: {response.text[:200]}"
+    return "ok" if read(response.json()) == expected else f"wrong: {response.text[:200]}"
+
+
+async def grpc_call(stub: GRPCInferenceServiceStub, texts: list[str], expected: list[str]) -> str:
+    tensor = pb.ModelInferRequest.InferInputTensor(
+        name="text", datatype="BYTES", shape=[len(texts)],
+        contents=pb.InferTensorContents(bytes_contents=[t.encode() for t in texts]),
+    )
+    try:
+        response = await stub.ModelInfer(
+            pb.ModelInferRequest(model_name="translator", inputs=[tensor]), timeout=120
+        )
+    except grpc.aio.AioRpcError as error:
+        return f"grpc {error.code().name}: {error.details()}"
+    answer = [v.decode() for v in response.outputs[0].contents.bytes_contents]
+    return "ok" if answer == expected else f"wrong: {answer[:2]}"
+
+
+async def sigterm_under_load(
+    server: ServerProcess, metrics_url: str, calls: list[Callable[[], Awaitable[str]]],
+    sentences: int,
+) -> tuple[list[str], float, float, int | None]:
+    """Start every call, wait until all are accepted, SIGTERM; returns (outcomes, sentences
+    queued at the signal, seconds from the signal to exit, exit code)."""
+    _, translated_before = progress(metrics_url)
+    tasks = [asyncio.create_task(call()) for call in calls]
+    queued = await wait_all_accepted(metrics_url, translated_before, sentences)
+    signalled = time.monotonic()
+    server.signal(signal.SIGTERM)
+    outcomes = await asyncio.gather(*tasks)
+    code = await asyncio.to_thread(server.process.wait, KSERVE_GRACE_S + 30)
+    return outcomes, queued, time.monotonic() - signalled, code
+
+
+def v1_predictions(body: dict) -> list[str]:
+    return body["predictions"]
+
+
+def v2_outputs(body: dict) -> list[str]:
+    return body["outputs"][0]["data"]
+
+
+def report(name: str, outcomes: list[str], queued: float, seconds: float, code: int | None) -> None:
+    print(f"{name}: SIGTERM with {queued:.0f} sentences queued; {outcomes.count('ok')}/"
+          f"{len(outcomes)} answered ok; exit {code} after {seconds:.1f} s")
+    assert [o for o in outcomes if o != "ok"] == []
+    assert seconds < KSERVE_GRACE_S
+    assert queued > 0, "the load finished before SIGTERM: nothing was in flight"
+
+
+async def test_kserve_predictor_drains_rest_and_grpc_on_sigterm(tmp_path: Path) -> None:
+    predictor = start_kserve_predictor(tmp_path, *BIG_QUEUE)
+    try:
+        url = f"{predictor.base_url}/v1/models/translator:predict"
+        limits = httpx.Limits(max_connections=REST_REQUESTS)
+        async with (
+            httpx.AsyncClient(timeout=120, limits=limits) as client,
+            grpc.aio.insecure_channel(predictor.grpc_target) as channel,
+        ):
+            stub = GRPCInferenceServiceStub(channel)
+            calls = []
+            for i in range(REST_REQUESTS):
+                english, spanish = demo_batch(TEXTS_PER_REQUEST, i, SENTENCES_PER_TEXT)
+                calls.append(lambda e=english, s=spanish: rest_call(
+                    client, url, {"instances": e}, s, v1_predictions))
+            for i in range(GRPC_REQUESTS):
+                english, spanish = demo_batch(TEXTS_PER_REQUEST, i, SENTENCES_PER_TEXT)
+                calls.append(lambda e=english, s=spanish: grpc_call(stub, e, s))
+            sentences = REST_SENTENCES + GRPC_REQUESTS * TEXTS_PER_REQUEST * SENTENCES_PER_TEXT
+            outcomes, queued, seconds, code = await sigterm_under_load(
+                predictor.server, f"{predictor.base_url}/metrics", calls, sentences
+            )
+        report("kserve predictor", outcomes, queued, seconds, code)
+        assert code == 0, predictor.server.log()[-3000:]
+    finally:
+        predictor.stop()
+
+
+async def test_mlserver_drains_on_sigterm(tmp_path: Path) -> None:
+    mlserver = start_mlserver(
+        tmp_path,
+        extra={"max_queue_sentences": 40000, "max_batch_sentences": BATCH, "max_wait_ms": 5},
+    )
+    try:
+        limits = httpx.Limits(max_connections=REST_REQUESTS)
+        async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+            calls = []
+            for i in range(REST_REQUESTS):
+                english, spanish = demo_batch(TEXTS_PER_REQUEST, i, SENTENCES_PER_TEXT)
+                body = {"inputs": [{"name": "text", "datatype": "BYTES",
+                                    "shape": [len(english)], "data": english}]}
+                calls.append(lambda b=body, s=spanish: rest_call(
+                    client, mlserver.infer_url, b, s, v2_outputs))
+            outcomes, queued, seconds, code = await sigterm_under_load(
+                mlserver.server, mlserver.metrics_url, calls, REST_SENTENCES
+            )
+        report("mlserver", outcomes, queued, seconds, code)
+    finally:
+        mlserver.stop()
+
+
+async def test_transformer_drains_on_sigterm(tmp_path: Path) -> None:
+    predictor = start_kserve_predictor(tmp_path, *BIG_QUEUE)
+    transformer = None
+    try:
+        transformer = start_transformer(tmp_path, f"127.0.0.1:{predictor.http_port}", "v1")
+        limits = httpx.Limits(max_connections=REST_REQUESTS)
+        async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+            calls = []
+            for i in range(REST_REQUESTS):
+                english, spanish = demo_batch(TEXTS_PER_REQUEST, i, SENTENCES_PER_TEXT)
+                calls.append(lambda e=english, s=spanish: rest_call(
+                    client, transformer.predict_url, {"instances": e}, s, v1_predictions))
+            outcomes, queued, seconds, code = await sigterm_under_load(
+                transformer.server, f"{predictor.base_url}/metrics", calls,
+                REST_SENTENCES,
+            )
+        report("transformer", outcomes, queued, seconds, code)
+        assert predictor.server.alive()
+    finally:
+        if transformer is not None:
+            transformer.server.stop()
+        predictor.stop()
+
