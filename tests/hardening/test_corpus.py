@@ -8,7 +8,6 @@ from collections import Counter
 
 import grpc
 import httpx
-import pytest
 from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
 from kserve.protocol.grpc.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceStub
 
