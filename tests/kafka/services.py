@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 
 from tests.support.kafka import KafkaBroker, unique
-from tests.support.processes import ServerProcess, python_command
+from tests.support.predictor import kserve_predictor_command
+from tests.support.processes import ServerProcess
 
 MODEL = "translator"
 
@@ -50,18 +51,14 @@ class Predictor:
 
     def start(self, timeout: float = 120.0) -> Predictor:
         self.starts += 1
-        command = python_command(
-            "kserve", "-m", "argos_kserve", "--model_name", MODEL,
-            "--http_port", str(self.http_port), "--grpc_port", str(self.grpc_port),
-            "--max_wait_ms", "5",
+        command = kserve_predictor_command(
+            self.http_port, self.grpc_port, "--max_wait_ms", "5", model_name=MODEL
         )
         self.server = ServerProcess(
             command, self.log_dir / f"predictor-{self.http_port}-{self.starts}.log"
         ).start()
         try:
-            self.server.wait_http_ok(
-                f"http://{self.host}/v2/models/{MODEL}/ready", timeout=timeout
-            )
+            self.server.wait_http_ok(f"http://{self.host}/v2/models/{MODEL}/ready", timeout=timeout)
         except Exception:
             self.server.stop()
             raise

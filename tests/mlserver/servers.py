@@ -8,32 +8,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.processes import REPO_ROOT, ServerProcess, free_port, venv_python
+from tests.support.processes import REPO_ROOT, RunningServer, ServerProcess, free_port, venv_python
 
 SHIPPED_SETTINGS = REPO_ROOT / "predictors" / "argos_mlserver" / "settings"
 RUNTIME_CLASS = "argos_mlserver.runtime.ArgosTranslateRuntime"
 
 
 @dataclass
-class RunningMLServer:
-    server: ServerProcess
-    http_port: int
-    grpc_port: int
-    metrics_port: int
+class RunningMLServer(RunningServer):
+    metrics_port: int = 0
     model_name: str = "translator"
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
 
     @property
     def http_target(self) -> str:
         """host:port, as tritonclient.http wants it."""
         return f"127.0.0.1:{self.http_port}"
-
-    @property
-    def grpc_target(self) -> str:
-        return f"127.0.0.1:{self.grpc_port}"
 
     @property
     def metrics_url(self) -> str:
@@ -42,9 +31,6 @@ class RunningMLServer:
     @property
     def infer_url(self) -> str:
         return f"{self.base_url}/v2/models/{self.model_name}/infer"
-
-    def stop(self) -> int | None:
-        return self.server.stop()
 
 
 def mlserver_command(folder: Path) -> list[str]:

@@ -120,8 +120,12 @@ class KafkaBroker:
         producer = self.producer(**config)
         try:
             futures = [
-                producer.send(topic, key=record[0], value=record[1],
-                              headers=list(record[2]) if len(record) > 2 else None)
+                producer.send(
+                    topic,
+                    key=record[0],
+                    value=record[1],
+                    headers=list(record[2]) if len(record) > 2 else None,
+                )
                 for record in records
             ]
             producer.flush(60)
@@ -164,8 +168,9 @@ class KafkaBroker:
             consumer.close(autocommit=False)
 
     def committed(self, group: str, topic: str) -> dict[int, int | None]:
-        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=group,
-                                 enable_auto_commit=False)
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=group, enable_auto_commit=False
+        )
         try:
             partitions = _wait_partitions(consumer, topic, timeout=30)
             return {p: consumer.committed(TopicPartition(topic, p)) for p in partitions}

@@ -5,34 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.processes import ServerProcess, free_port, python_command
+from tests.support.processes import RunningServer, ServerProcess, free_port, python_command
 
 
 @dataclass
-class RunningPredictor:
-    server: ServerProcess
-    http_port: int
-    grpc_port: int
+class RunningPredictor(RunningServer):
     model_name: str = "translator"
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
 
-    @property
-    def grpc_target(self) -> str:
-        return f"127.0.0.1:{self.grpc_port}"
-
-    def stop(self) -> int | None:
-        return self.server.stop()
-
-
-def start_kserve_predictor(
-    log_dir: Path, *args: str, model_name: str = "translator", timeout: float = 120.0
-) -> RunningPredictor:
-    """Start the predictor on free loopback ports and wait until the model is ready."""
-    http_port, grpc_port = free_port(), free_port()
-    command = python_command(
+def kserve_predictor_command(
+    http_port: int, grpc_port: int, *args: str, model_name: str = "translator"
+) -> list[str]:
+    """`python -m argos_kserve` from the KServe image environment, on the given ports."""
+    return python_command(
         "kserve",
         "-m",
         "argos_kserve",
@@ -44,6 +29,14 @@ def start_kserve_predictor(
         str(grpc_port),
         *args,
     )
+
+
+def start_kserve_predictor(
+    log_dir: Path, *args: str, model_name: str = "translator", timeout: float = 120.0
+) -> RunningPredictor:
+    """Start the predictor on free loopback ports and wait until the model is ready."""
+    http_port, grpc_port = free_port(), free_port()
+    command = kserve_predictor_command(http_port, grpc_port, *args, model_name=model_name)
     server = ServerProcess(command, log_dir / f"kserve-predictor-{http_port}.log").start()
     predictor = RunningPredictor(server, http_port, grpc_port, model_name)
     try:

@@ -98,6 +98,26 @@ class ServerProcess:
         return self.process.returncode
 
 
+@dataclass
+class RunningServer:
+    """A started server process and the loopback ports it answers on."""
+
+    server: ServerProcess
+    http_port: int
+    grpc_port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    def stop(self) -> int | None:
+        return self.server.stop()
+
+
 @contextlib.contextmanager
 def running(
     server: ServerProcess, ready: Callable[[ServerProcess], None]

@@ -13,32 +13,14 @@ import httpx
 import pytest
 
 from tests.support.predictor import RunningPredictor, start_kserve_predictor
-from tests.support.processes import REPO_ROOT, ServerProcess, free_port, python_command
+from tests.support.processes import RunningServer, ServerProcess, free_port, python_command
 from tests.transformer.upstreams import RecordingUpstream, echo_upper
 
 MODEL = "translator"
-# The image environments hold no compiled bytecode and PYTHONDONTWRITEBYTECODE may be set:
-# without a bytecode cache every transformer start would compile KServe from source again.
-BYTECODE_CACHE = {
-    "PYTHONPYCACHEPREFIX": str(REPO_ROOT / ".pytest_cache" / "pycache"),
-    "PYTHONDONTWRITEBYTECODE": "",
-}
 
 
 @dataclass
-class RunningTransformer:
-    server: ServerProcess
-    http_port: int
-    grpc_port: int
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
-
-    @property
-    def grpc_target(self) -> str:
-        return f"127.0.0.1:{self.grpc_port}"
-
+class RunningTransformer(RunningServer):
     @property
     def predict_url(self) -> str:
         return f"{self.base_url}/v1/models/{MODEL}:predict"
@@ -54,18 +36,24 @@ def start_transformer(
     it serves (liveness), and, with `wait_ready`, until it reports the predictor ready."""
     http_port, grpc_port = free_port(), free_port()
     command = python_command(
-        "transformer", "-m", "argos_transformer",
-        "--model_name", MODEL,
-        "--predictor_host", predictor_host,
-        "--predictor_protocol", protocol,
-        "--http_port", str(http_port),
-        "--grpc_port", str(grpc_port),
-        "--bind_host", "127.0.0.1",
+        "transformer",
+        "-m",
+        "argos_transformer",
+        "--model_name",
+        MODEL,
+        "--predictor_host",
+        predictor_host,
+        "--predictor_protocol",
+        protocol,
+        "--http_port",
+        str(http_port),
+        "--grpc_port",
+        str(grpc_port),
+        "--bind_host",
+        "127.0.0.1",
         *args,
     )
-    server = ServerProcess(
-        command, log_dir / f"transformer-{http_port}.log", env=BYTECODE_CACHE
-    ).start()
+    server = ServerProcess(command, log_dir / f"transformer-{http_port}.log").start()
     running = RunningTransformer(server, http_port, grpc_port)
     path = f"/v2/models/{MODEL}/ready" if wait_ready else "/v2/health/live"
     try:
@@ -86,7 +74,10 @@ REAL_LIMITS = ("--max_segment_chars", "40")
 def predictor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPredictor]:
     running = start_kserve_predictor(
         tmp_path_factory.mktemp("predictor"),
-        "--max_wait_ms", "5", "--max_text_chars", str(PREDICTOR_MAX_TEXT_CHARS),
+        "--max_wait_ms",
+        "5",
+        "--max_text_chars",
+        str(PREDICTOR_MAX_TEXT_CHARS),
     )
     yield running
     running.stop()
@@ -145,8 +136,14 @@ def transformer(via_predictor: Callable[[str], RunningTransformer]) -> RunningTr
 
 # Small limits, so that segmentation, call splitting and request limits show with short texts.
 UPSTREAM_LIMITS = (
-    "--max_segment_chars", "30", "--texts_per_call", "3", "--max_texts", "16",
-    "--max_request_chars", "400",
+    "--max_segment_chars",
+    "30",
+    "--texts_per_call",
+    "3",
+    "--max_texts",
+    "16",
+    "--max_request_chars",
+    "400",
 )
 
 
