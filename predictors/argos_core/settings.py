@@ -25,7 +25,7 @@ class EngineSettings:
     compute_type: str = "default"
     beam_size: int = 2
     inter_threads: int = 1
-    intra_threads: int = 0
+    intra_threads: int = 1
     max_decoding_length: int = 256
     max_batch_sentences: int = 64
     max_batch_tokens: int = 4096

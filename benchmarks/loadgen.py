@@ -1,0 +1,171 @@
+"""Bounded closed-loop load: `concurrency` workers send a fixed number of requests, stopping
+early at a time cap, and every latency is recorded.
+
+A request is an async callable `call(index) -> list[str]` (the translations it got back); the
+outputs are kept by index so runs can be compared for equal outputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+Call = Callable[[int], Awaitable[list[str]]]
+
+
+@dataclass
+class LoadResult:
+    label: str
+    concurrency: int
+    planned: int
+    latencies_s: list[float] = field(default_factory=list)
+    sentences: int = 0
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    capped: bool = False
+    outputs: dict[int, str] = field(default_factory=dict)
+    client_cpu_s: float | None = None
+    server_cpu_s: float | None = None
+
+    @property
+    def completed(self) -> int:
+        return len(self.latencies_s)
+
+    @property
+    def throughput(self) -> float:
+        """Translated sentences per second over the whole run."""
+        return self.sentences / self.seconds if self.seconds > 0 else 0.0
+
+    def percentile_ms(self, q: float) -> float | None:
+        return percentile(self.latencies_s, q) * 1000 if self.latencies_s else None
+
+    def summary(self) -> dict:
+        return {
+            "concurrency": self.concurrency,
+            "requests": self.completed,
+            "planned": self.planned,
+            "errors": len(self.errors),
+            "first_error": self.errors[0] if self.errors else None,
+            "seconds": round(self.seconds, 3),
+            "capped": self.capped,
+            "sentences_per_s": round(self.throughput, 2),
+            "p50_ms": _round(self.percentile_ms(50)),
+            "p99_ms": _round(self.percentile_ms(99)),
+            "client_cpu_ms_per_request": self._per_request_ms(self.client_cpu_s),
+            "server_cpu_ms_per_request": self._per_request_ms(self.server_cpu_s),
+        }
+
+    def _per_request_ms(self, cpu_s: float | None) -> float | None:
+        if cpu_s is None or not self.completed:
+            return None
+        return round(cpu_s * 1000 / self.completed, 2)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default method) of a non-empty sequence."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+async def run_load(
+    label: str,
+    call: Call,
+    *,
+    requests: int,
+    concurrency: int,
+    time_cap_s: float,
+    first_index: int = 0,
+    keep_outputs: bool = True,
+    server_cpu: Callable[[], float | None] | None = None,
+) -> LoadResult:
+    """Send `requests` calls with `concurrency` in flight; no new call starts after the cap.
+
+    `server_cpu` returns the server's CPU seconds so far: the run records its delta, and this
+    process's own CPU time (the load generator's cost).
+    """
+    result = LoadResult(label, concurrency, requests)
+    server_before = server_cpu() if server_cpu else None
+    client_before = time.process_time()
+    next_index = first_index
+    end_index = first_index + requests
+    started = time.perf_counter()
+    deadline = started + time_cap_s
+
+    async def worker() -> None:
+        nonlocal next_index
+        while next_index < end_index:
+            if time.perf_counter() >= deadline:
+                result.capped = True
+                return
+            index = next_index
+            next_index += 1
+            sent = time.perf_counter()
+            try:
+                outputs = await call(index)
+            except Exception as exc:  # a failed request is counted, never retried
+                result.errors.append(f"{type(exc).__name__}: {exc}"[:300])
+                continue
+            result.latencies_s.append(time.perf_counter() - sent)
+            result.sentences += len(outputs)
+            if keep_outputs and len(outputs) == 1:
+                result.outputs[index] = outputs[0]
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    result.seconds = time.perf_counter() - started
+    result.client_cpu_s = time.process_time() - client_before
+    server_after = server_cpu() if server_cpu else None
+    if server_before is not None and server_after is not None:
+        result.server_cpu_s = server_after - server_before
+    return result
+
+
+async def warm_up(call: Call, count: int, concurrency: int, first_index: int = 0) -> None:
+    """Untimed requests so first-batch allocations and connection set-up are not measured."""
+    if count <= 0:
+        return
+    result = await run_load(
+        "warm-up", call, requests=count, concurrency=min(concurrency, count),
+        time_cap_s=120.0, first_index=first_index, keep_outputs=False,
+    )
+    if result.errors and not result.latencies_s:
+        raise RuntimeError(f"warm-up failed: {result.errors[0]}")
+
+
+async def run_paired(
+    calls: dict[str, Call], *, requests: int, time_cap_s: float
+) -> dict[str, LoadResult]:
+    """One request at a time, alternating between the paths (a, b, a, b, ...), each path on
+    the same sentence in turn: both see the same background load, so their latencies compare
+    even on a busy machine."""
+    results = {name: LoadResult(name, 1, requests) for name in calls}
+    spent = {name: 0.0 for name in calls}
+    deadline = time.perf_counter() + time_cap_s
+    for index in range(requests):
+        if time.perf_counter() >= deadline:
+            for result in results.values():
+                result.capped = True
+            break
+        for name, call in calls.items():
+            result = results[name]
+            sent = time.perf_counter()
+            try:
+                outputs = await call(index)
+            except Exception as exc:
+                result.errors.append(f"{type(exc).__name__}: {exc}"[:300])
+                continue
+            elapsed = time.perf_counter() - sent
+            spent[name] += elapsed
+            result.latencies_s.append(elapsed)
+            result.sentences += len(outputs)
+    for name, result in results.items():
+        result.seconds = spent[name]  # busy time of this path: throughput at concurrency 1
+    return results

@@ -1,0 +1,363 @@
+"""The measurements of one run, each a function of the running servers it needs.
+
+Every measuring function fills the dict of its `run.phase(...)`; an exception there is caught
+by the phase (reported with its reason) and the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from benchmarks import kafka_path, servers, targets
+from benchmarks.argos_install import argos_environment
+from benchmarks.loadgen import Call, LoadResult, run_load, run_paired, warm_up
+from benchmarks.settings import CONCURRENCY, REPO_ROOT, BenchSettings, ModelLoad
+from benchmarks.workload import Workload
+from tests.support.kafka import KafkaBroker
+from tests.support.processes import venv_python
+
+if TYPE_CHECKING:
+    from benchmarks.runner import Run
+
+TOP = max(CONCURRENCY)
+CpuProbe = Callable[[], float | None]
+Outputs = dict[str, dict[int, str]]
+
+
+def summaries(results: dict[str, LoadResult]) -> dict[str, dict]:
+    return {level: result.summary() for level, result in results.items()}
+
+
+def level_plan(load: ModelLoad, protocol: str) -> list[int]:
+    return list(CONCURRENCY) if protocol in load.full_levels else [TOP]
+
+
+async def measure_target(
+    call: Call, levels: list[int], load: ModelLoad, time_cap_s: float, server_cpu: CpuProbe
+) -> dict[str, LoadResult]:
+    """Warm up, then one bounded run per concurrency level (same sentences at every level)."""
+    await warm_up(call, load.warmup, max(levels), first_index=10_000)
+    results = {}
+    for concurrency in levels:
+        results[str(concurrency)] = await run_load(
+            "", call, requests=load.requests[concurrency], concurrency=concurrency,
+            time_cap_s=time_cap_s, server_cpu=server_cpu,
+        )
+    return results
+
+
+# --- engine limit ---------------------------------------------------------------------------
+
+
+def engine_limit(run: Run, model: str, workload: Workload, batch_sizes: list[int]) -> dict:
+    load = run.settings.load[model]
+    engine = run.engine_settings(model)
+    job = {
+        "model_dir": str(run.package_file(model).parent),
+        "sentences": list(workload.sentences[: load.engine_sentences]),
+        "batch_sizes": batch_sizes,
+        "beam_size": run.settings.beam_size,
+        "max_decoding_length": run.max_decoding_length(model),
+        "compute_type": str(engine.get("compute_type", "default")),
+        "intra_threads": int(engine.get("intra_threads", 0)),
+        "inter_threads": int(engine.get("inter_threads", 1)),
+        "max_batch_tokens": int(engine.get("max_batch_tokens", 4096)),
+        "min_seconds": 4.0 if run.settings.mode == "full" else 1.0,
+    }
+    return run.subprocess_json("kserve", "benchmarks.engine_limit", job)
+
+
+def engine_phase(run: Run, model: str, workload: Workload) -> None:
+    with run.phase(model, "engine") as data:
+        sizes = list(run.settings.load[model].engine_batch_sizes)
+        data.update(engine_limit(run, model, workload, sizes))
+        data["measurements"] = [{"after": "start", "sentences_per_s": data["sentences_per_s"]}]
+
+
+def engine_recheck(run: Run, model: str, workload: Workload, after: str) -> None:
+    """The best batch size again, right after a front end's served runs.
+
+    The machine is shared, so its speed drifts: each front end is compared with the mean of
+    the engine measurements just before and just after its runs (`engine_adjacent`), and the
+    reported limit is the best measurement.
+    """
+    engine = run.models.get(model, {}).get("engine", {})
+    if "best_batch_size" not in engine:
+        return
+    with run.phase(model, f"engine_after_{after}"):
+        again = engine_limit(run, model, workload, [engine["best_batch_size"]])
+        engine["measurements"].append({"after": after, "sentences_per_s": again["sentences_per_s"]})
+        engine["sentences_per_s"] = max(m["sentences_per_s"] for m in engine["measurements"])
+        before = engine["measurements"][-2]["sentences_per_s"]
+        engine.setdefault("adjacent", {})[after] = round(
+            (before + again["sentences_per_s"]) / 2, 2
+        )
+
+
+# --- served front ends ----------------------------------------------------------------------
+
+
+def served_protocols(
+    run: Run, model: str, front_end: str, launched: servers.Launched, workload: Workload,
+    outputs: Outputs,
+) -> dict:
+    settings, load = run.settings, run.settings.load[model]
+    served = {}
+    for name in load.protocols:
+        if not name.startswith(f"{front_end}-"):
+            continue
+        protocol = name.removeprefix(f"{front_end}-")
+        results = asyncio.run(
+            _served(launched, protocol, workload, level_plan(load, name), load,
+                    settings.level_time_cap_s)
+        )
+        served[name] = summaries(results)
+        if str(TOP) in results:
+            outputs[name] = results[str(TOP)].outputs
+    return served
+
+
+async def _served(
+    launched: servers.Launched,
+    protocol: str,
+    workload: Workload,
+    levels: list[int],
+    load: ModelLoad,
+    time_cap_s: float,
+) -> dict[str, LoadResult]:
+    endpoint, cpu = launched.endpoint, launched.cpu_seconds
+    if protocol == "v2-grpc":
+        async with targets.v2_grpc(endpoint, workload) as call:
+            return await measure_target(call, levels, load, time_cap_s, cpu)
+    async with targets.http_client(max(levels)) as client:
+        factory = targets.v1_rest if protocol == "v1-rest" else targets.v2_rest
+        call = factory(client, endpoint, workload)
+        return await measure_target(call, levels, load, time_cap_s, cpu)
+
+
+# --- per-request baselines ------------------------------------------------------------------
+
+
+def per_request_phase(run: Run, model: str, workload: Workload, outputs: Outputs) -> None:
+    settings, load = run.settings, run.settings.load[model]
+    backend = "argostranslate" if model == "demo" else "ctranslate2"
+    with run.phase(model, "per_request") as data:
+        root = settings.work_dir / f"argos-{model}-{time.monotonic_ns()}"
+        job = {
+            "backend": backend,
+            "package": str(run.package_file(model)),
+            "sentences": list(workload.sentences),
+            "levels": {str(c): n for c, n in load.per_request_requests.items()},
+            "time_cap_s": settings.level_time_cap_s,
+            "beam_size": settings.beam_size,
+            "max_decoding_length": run.max_decoding_length(model),
+            "warmup": min(load.warmup, 4),
+        }
+        env = argos_environment(root, settings.beam_size)
+        result = run.subprocess_json("dev", "benchmarks.per_request", job, env)
+        data["backend"] = backend
+        data["setup_s"] = result["setup_s"]
+        data["levels"] = {}
+        for level, summary in result["levels"].items():
+            outputs_by_index = {int(i): o for i, o in summary.pop("outputs").items()}
+            data["levels"][level] = summary
+            if level == str(TOP):
+                outputs[f"per-request-{backend}"] = outputs_by_index
+
+
+def libretranslate_phase(run: Run, model: str, workload: Workload, outputs: Outputs) -> None:
+    settings = run.settings
+    with run.phase(model, "libretranslate") as data:
+        root = settings.work_dir / f"libretranslate-{time.monotonic_ns()}"
+        env = argos_environment(root, settings.beam_size)
+        subprocess.run(
+            [str(venv_python("libretranslate")), "-m", "benchmarks.argos_install",
+             str(run.package_file(model)), "--second-pair"],
+            cwd=REPO_ROOT, env={**os.environ, **env}, check=True, capture_output=True,
+            text=True, timeout=300,
+        )
+        launched = servers.start_libretranslate(settings.log_dir, env)
+        try:
+            data["cold_start"] = launched.cold_start()
+            data["threads"] = 4
+            load = settings.load[model]
+            results = asyncio.run(_libretranslate(launched, workload, load, settings))
+            data["levels"] = summaries(results)
+            outputs["libretranslate"] = results[str(TOP)].outputs
+            data["peak_rss_mb"] = launched.peak_rss_mb()
+        finally:
+            launched.stop()
+
+
+async def _libretranslate(
+    launched: servers.Launched, workload: Workload, load: ModelLoad, settings: BenchSettings
+) -> dict[str, LoadResult]:
+    async with targets.http_client(TOP) as client:
+        call = targets.libretranslate(client, launched.endpoint, workload)
+        await warm_up(call, min(load.warmup, 8), TOP, first_index=10_000)
+        results = {}
+        for concurrency in CONCURRENCY:
+            results[str(concurrency)] = await run_load(
+                "libretranslate", call, requests=load.per_request_requests[concurrency],
+                concurrency=concurrency, time_cap_s=settings.level_time_cap_s,
+                server_cpu=launched.cpu_seconds,
+            )
+        return results
+
+
+# --- transformer ----------------------------------------------------------------------------
+
+
+def transformer_phase(
+    run: Run, model: str, workload: Workload, predictor: servers.Launched
+) -> None:
+    """Direct to the predictor vs through the transformer, back to back at each level, for
+    each predictor protocol measured (clients send V1 either way)."""
+    settings, load = run.settings, run.settings.load[model]
+    with run.phase(model, "transformer") as data:
+        data["upstreams"] = {}
+        for protocol in settings.transformer_upstreams:
+            upstream = data["upstreams"][protocol] = {}
+            transformer = servers.start_transformer(settings.log_dir, predictor.endpoint, protocol)
+            try:
+                upstream["cold_start"] = transformer.cold_start()
+                direct, through = asyncio.run(
+                    _transformer(predictor, transformer, workload, load, settings)
+                )
+                upstream["direct"], upstream["through"] = summaries(direct), summaries(through)
+                upstream["peak_rss_mb"] = transformer.peak_rss_mb()
+            finally:
+                transformer.stop()
+
+
+async def _transformer(
+    predictor: servers.Launched,
+    transformer: servers.Launched,
+    workload: Workload,
+    load: ModelLoad,
+    settings: BenchSettings,
+) -> tuple[dict[str, LoadResult], dict[str, LoadResult]]:
+    """Server CPU: the predictor's for direct calls, the transformer's own for the others."""
+    async with targets.http_client(TOP) as client:
+        direct_call = targets.v1_rest(client, predictor.endpoint, workload)
+        through_call = targets.v1_rest(client, transformer.endpoint, workload)
+        await warm_up(direct_call, load.warmup, TOP, first_index=10_000)
+        await warm_up(through_call, load.warmup, TOP, first_index=10_000)
+        direct: dict[str, LoadResult] = {}
+        through: dict[str, LoadResult] = {}
+        paths = (
+            (direct, direct_call, predictor.cpu_seconds),
+            (through, through_call, transformer.cpu_seconds),
+        )
+        # Concurrency 1 (the latency overhead) alternates request by request.
+        paired = await run_paired(
+            {"direct": direct_call, "through": through_call}, requests=load.requests[1],
+            time_cap_s=settings.level_time_cap_s,
+        )
+        direct["1"], through["1"] = paired["direct"], paired["through"]
+        for concurrency in CONCURRENCY[1:]:
+            for results, call, cpu in paths:
+                results[str(concurrency)] = await run_load(
+                    "", call, requests=load.requests[concurrency], concurrency=concurrency,
+                    time_cap_s=settings.level_time_cap_s, server_cpu=cpu,
+                )
+        return direct, through
+
+
+# --- Kafka ----------------------------------------------------------------------------------
+
+
+def kafka_transformer_phase(
+    run: Run,
+    model: str,
+    workload: Workload,
+    predictor: servers.Launched,
+    broker: KafkaBroker,
+    outputs: Outputs,
+) -> None:
+    settings = run.settings
+    with run.phase(model, "kafka") as data:
+        topics = kafka_path.Topics.fresh("bench")
+        broker.create_topics(topics.input, topics.output, topics.dlq)
+        protocol = settings.transformer_upstreams[0]
+        flags = kafka_path.transformer_flags(broker, topics, max_in_flight=TOP)
+        transformer = servers.start_transformer(settings.log_dir, predictor.endpoint, protocol,
+                                                flags)
+        try:
+            kafka = kafka_path.measure(
+                broker, topics, workload, settings.kafka_messages, settings.kafka_time_cap_s,
+                kafka_path.encode_transformer, kafka_path.decode_transformer,
+            )
+            direct = asyncio.run(_direct_http(predictor, workload, settings, "v1-rest"))
+            data.update(
+                max_in_flight=TOP, predictor_protocol=protocol, kafka=kafka.summary(),
+                direct_http=direct.summary(), transformer_peak_rss_mb=transformer.peak_rss_mb(),
+            )
+            outputs["kafka-transformer"] = kafka.outputs
+        finally:
+            transformer.stop()
+
+
+def mlserver_kafka_phase(
+    run: Run,
+    model: str,
+    workload: Workload,
+    mlserver: servers.Launched,
+    broker: KafkaBroker,
+    topics: kafka_path.Topics,
+    outputs: Outputs,
+) -> None:
+    settings = run.settings
+    with run.phase(model, "mlserver_kafka") as data:
+        kafka = kafka_path.measure(
+            broker, topics, workload, settings.kafka_messages, settings.kafka_time_cap_s,
+            kafka_path.encode_mlserver, kafka_path.decode_mlserver,
+        )
+        direct = asyncio.run(_direct_http(mlserver, workload, settings, "v2-rest"))
+        data.update(kafka=kafka.summary(), direct_http=direct.summary(),
+                    in_flight="unbounded (MLServer schedules every record at once)")
+        outputs["kafka-mlserver"] = kafka.outputs
+
+
+async def _direct_http(
+    launched: servers.Launched, workload: Workload, settings: BenchSettings, protocol: str
+) -> LoadResult:
+    """The same messages over HTTP at the Kafka path's concurrency, right after it."""
+    async with targets.http_client(TOP) as client:
+        factory = targets.v1_rest if protocol == "v1-rest" else targets.v2_rest
+        call = factory(client, launched.endpoint, workload)
+        await warm_up(call, TOP, TOP, first_index=10_000)
+        return await run_load(
+            "direct", call, requests=settings.kafka_messages, concurrency=TOP,
+            time_cap_s=settings.kafka_time_cap_s, server_cpu=launched.cpu_seconds,
+        )
+
+
+# --- outputs --------------------------------------------------------------------------------
+
+
+def compare_outputs(data: dict, workload: Workload, outputs: Outputs) -> None:
+    """How many outputs each path shares with the KServe predictor (its first protocol at the
+    top level), and how many demo outputs match the grammar's reference translation."""
+    reference = next(
+        (n for n in ("kserve-v1-rest", "kserve-v2-rest", "kserve-v2-grpc") if n in outputs), None
+    )
+    if reference is None:
+        return
+    served = outputs[reference]
+    equal = {}
+    for name, produced in outputs.items():
+        common = [i for i in produced if i in served]
+        if name != reference and common:
+            same = sum(produced[i] == served[i] for i in common)
+            fraction = round(same / len(common), 4)
+            equal[name] = {"compared": len(common), "equal": same, "fraction": fraction}
+    data["equal_outputs"] = {"against": reference, **equal}
+    if workload.references is not None and served:
+        exact = sum(served[i] == workload.references[i % len(workload.references)] for i in served)
+        data["reference_exact"] = round(exact / len(served), 4)

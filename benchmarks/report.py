@@ -1,0 +1,347 @@
+"""Turn a run's measurements into the summary ratios, goals, a table, the JSON file and a plot."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("benchmarks.report")
+
+TOP = "32"
+ENGINE_FRONT_ENDS = ("kserve-v2-rest", "kserve-v2-grpc", "mlserver-v2-rest")
+GOALS = {
+    # key: (comparison, threshold, what)
+    "engine_ratio": (">=", 0.85, "served sentences/s at c=32 / engine limit (worst front end)"),
+    "vs_per_request": (">=", 5.0, "KServe at c=32 / argostranslate per request at c=32"),
+    "vs_libretranslate": (">=", 5.0, "KServe at c=32 / LibreTranslate at c=32"),
+    "transformer_overhead_p50_ms": ("<=", 2.0, "p50 through the transformer - direct, c=1"),
+    "transformer_throughput_ratio": (">=", 0.9, "through / direct sentences/s at c=32"),
+    "kafka_ratio": (">=", 0.8, "Kafka messages/s / direct HTTP at the same concurrency"),
+    "cold_start_s": ("<=", 3.0, "process start -> ready, slowest image, demo model"),
+}
+
+
+def _get(data: dict, *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if not numerator or not denominator:
+        return None
+    return round(numerator / denominator, 3)
+
+
+def _served(model: dict, name: str, level: str = TOP) -> dict | None:
+    for front_end in ("kserve", "mlserver"):
+        found = _get(model, front_end, "served", name, level)
+        if found is not None:
+            return found
+    return None
+
+
+def _rate(summary: dict | None) -> float | None:
+    if not summary or summary.get("errors"):
+        return None
+    return summary.get("sentences_per_s")
+
+
+def engine_ratios(model: dict) -> dict[str, float | None]:
+    """Served sentences/s at c=32 / the engine measured just before and after that front end's
+    runs (the best measurement when no adjacent pair exists)."""
+    best = _get(model, "engine", "sentences_per_s")
+    adjacent = _get(model, "engine", "adjacent") or {}
+    return {
+        name: _ratio(_rate(_served(model, name)), adjacent.get(name.split("-", 1)[0], best))
+        for name in (*ENGINE_FRONT_ENDS, "kserve-v1-rest", "mlserver-v2-grpc")
+        if _served(model, name) is not None
+    }
+
+
+def reference_path(model: dict) -> str:
+    """The served path the baselines are compared with: KServe V1 REST (the same one-text JSON
+    request as LibreTranslate's), or V2 REST when V1 was not measured."""
+    return "kserve-v1-rest" if _served(model, "kserve-v1-rest") else "kserve-v2-rest"
+
+
+def summarize(models: dict[str, dict], errors: dict[str, str]) -> dict[str, Any]:
+    """The headline numbers (None with a reason when a part could not be measured)."""
+    demo, big = models.get("demo", {}), models.get("argos_size", {})
+    summary: dict[str, Any] = {}
+    reasons: dict[str, str] = {}
+
+    def worst(ratios: dict[str, float | None]) -> float | None:
+        values = [ratios.get(name) for name in ENGINE_FRONT_ENDS]
+        return None if any(v is None for v in values) else min(values)
+
+    big_ratios, demo_ratios = engine_ratios(big), engine_ratios(demo)
+    summary["engine_ratio"] = worst(big_ratios)
+    summary["engine_ratio_by_front_end"] = big_ratios
+    summary["engine_ratio_demo"] = worst(demo_ratios)
+    summary["engine_ratio_demo_by_front_end"] = demo_ratios
+    # At c=32 with one sentence per request no batch can exceed 32 sentences: the engine's own
+    # speed at batch 32 is what the server could reach at best at that concurrency.
+    for name, model in (("engine_ratio_at_batch_32", big), ("engine_ratio_demo_at_batch_32", demo)):
+        at_32 = _get(model, "engine", "sweep", TOP)
+        summary[name] = {
+            front_end: _ratio(_rate(_served(model, front_end)), at_32)
+            for front_end in ENGINE_FRONT_ENDS
+            if _served(model, front_end) is not None and at_32
+        }
+
+    served_top = _rate(_served(demo, reference_path(demo)))
+    summary["vs_per_request"] = _ratio(
+        served_top, _rate(_get(demo, "per_request", "levels", TOP))
+    )
+    summary["vs_per_request_argos_size"] = _ratio(
+        _rate(_served(big, reference_path(big))), _rate(_get(big, "per_request", "levels", TOP))
+    )
+    summary["vs_libretranslate"] = _ratio(
+        served_top, _rate(_get(demo, "libretranslate", "levels", TOP))
+    )
+    equal = _get(demo, "equal_outputs") or {}
+    summary["equal_outputs"] = {
+        name: value["fraction"] for name, value in equal.items() if isinstance(value, dict)
+    }
+
+    for upstream, suffix in (("v2", ""), ("grpc-v2", "_grpc_upstream")):
+        direct = _get(demo, "transformer", "upstreams", upstream, "direct")
+        through = _get(demo, "transformer", "upstreams", upstream, "through")
+        if not (direct and through):
+            summary[f"transformer_overhead_p50_ms{suffix}"] = None
+            summary[f"transformer_throughput_ratio{suffix}"] = None
+            continue
+        summary[f"transformer_overhead_p50_ms{suffix}"] = _diff(through, direct, "1", "p50_ms")
+        summary[f"transformer_overhead_p99_ms{suffix}"] = _diff(through, direct, "1", "p99_ms")
+        summary[f"transformer_overhead_p50_ms_c32{suffix}"] = _diff(through, direct, TOP, "p50_ms")
+        summary[f"transformer_throughput_ratio{suffix}"] = _ratio(
+            _rate(through.get(TOP)), _rate(direct.get(TOP))
+        )
+
+    kafka = _get(demo, "kafka")
+    summary["kafka_ratio"] = _ratio(
+        _get(kafka, "kafka", "messages_per_s"), _get(kafka, "direct_http", "sentences_per_s")
+    )
+    mlserver_kafka = _get(demo, "mlserver_kafka")
+    summary["kafka_ratio_mlserver"] = _ratio(
+        _get(mlserver_kafka, "kafka", "messages_per_s"),
+        _get(mlserver_kafka, "direct_http", "sentences_per_s"),
+    )
+
+    cold = {
+        "kserve-predictor": _get(demo, "kserve", "cold_start"),
+        "mlserver": _get(demo, "mlserver", "cold_start"),
+        "transformer": _get(demo, "transformer", "upstreams", "v2", "cold_start"),
+        "libretranslate (reference)": _get(demo, "libretranslate", "cold_start"),
+        "kserve-predictor, argos-size": _get(big, "kserve", "cold_start"),
+        "mlserver, argos-size": _get(big, "mlserver", "cold_start"),
+    }
+    images = [cold[name] for name in ("kserve-predictor", "mlserver", "transformer")]
+    summary["cold_start_s"] = (
+        None if any(c is None for c in images) else max(c["ready_s"] for c in images)
+    )
+    summary["cold_start"] = {name: value for name, value in cold.items() if value is not None}
+    summary["peak_rss_mb"] = peak_rss(models)
+
+    for key in ("engine_ratio", "vs_per_request", "vs_libretranslate",
+                "transformer_overhead_p50_ms", "kafka_ratio", "cold_start_s"):
+        if summary.get(key) is None:
+            reasons[key] = _reason_for(key, errors)
+    if summary.get("kafka_ratio_mlserver") is None:
+        reasons["kafka_ratio_mlserver"] = _reason_for("kafka_ratio_mlserver", errors)
+    summary["goals"] = goals(summary)
+    if reasons:
+        summary["reasons"] = reasons
+    return summary
+
+
+def _diff(a: dict, b: dict, level: str, key: str) -> float | None:
+    x, y = _get(a, level, key), _get(b, level, key)
+    return None if x is None or y is None else round(x - y, 2)
+
+
+_PHASES_FOR = {
+    "engine_ratio": ("engine", "kserve", "mlserver"),
+    "vs_per_request": ("per_request", "kserve"),
+    "vs_libretranslate": ("libretranslate", "kserve"),
+    "transformer_overhead_p50_ms": ("transformer",),
+    "kafka_ratio": ("kafka_broker", "kafka"),
+    "kafka_ratio_mlserver": ("kafka_broker", "mlserver_kafka"),
+    "cold_start_s": ("kserve", "mlserver", "transformer"),
+}
+
+
+def _reason_for(key: str, errors: dict[str, str]) -> str:
+    found = [
+        f"{phase}: {message}"
+        for phase, message in errors.items()
+        if phase.split("/", 1)[1] in _PHASES_FOR.get(key, ())
+    ]
+    return "; ".join(found)[:600] if found else "not measured in this run (component not selected)"
+
+
+def goals(summary: dict) -> dict[str, dict]:
+    result = {}
+    for key, (comparison, threshold, what) in GOALS.items():
+        value = summary.get(key)
+        met = None
+        if value is not None:
+            met = value >= threshold if comparison == ">=" else value <= threshold
+        goal = f"{comparison} {threshold}"
+        result[key] = {"value": value, "goal": goal, "met": met, "what": what}
+    return result
+
+
+def peak_rss(models: dict[str, dict]) -> dict[str, float]:
+    found = {}
+    for model, data in models.items():
+        for phase in ("kserve", "mlserver", "libretranslate"):
+            value = _get(data, phase, "peak_rss_mb")
+            if value is not None:
+                found[f"{phase} ({model})"] = value
+        for upstream, values in (_get(data, "transformer", "upstreams") or {}).items():
+            if values.get("peak_rss_mb") is not None:
+                found[f"transformer, {upstream} upstream ({model})"] = values["peak_rss_mb"]
+        value = _get(data, "kafka", "transformer_peak_rss_mb")
+        if value is not None:
+            found[f"transformer with Kafka ({model})"] = value
+    return found
+
+
+# --- table ----------------------------------------------------------------------------------
+
+
+def rows(models: dict[str, dict]) -> list[tuple]:
+    """(model, path, concurrency, sentences/s, p50, p99, errors, server CPU ms/request) for
+    every measured level."""
+    table = []
+    for model, data in models.items():
+        engine = _get(data, "engine")
+        if engine and "sentences_per_s" in engine:
+            table.append((model, f"engine limit (batch {engine['best_batch_size']})", "-",
+                          engine["sentences_per_s"], None, None, 0, None))
+        for front_end in ("kserve", "mlserver"):
+            for name, levels in (_get(data, front_end, "served") or {}).items():
+                table += [_row(model, name, level, s) for level, s in levels.items()]
+        per_request = _get(data, "per_request")
+        if per_request and "levels" in per_request:
+            label = f"per request ({per_request['backend']})"
+            table += [_row(model, label, lv, s) for lv, s in per_request["levels"].items()]
+        for level, s in (_get(data, "libretranslate", "levels") or {}).items():
+            table.append(_row(model, "LibreTranslate", level, s))
+        for upstream, values in (_get(data, "transformer", "upstreams") or {}).items():
+            for side in ("direct", "through"):
+                for level, s in (values.get(side) or {}).items():
+                    label = f"transformer ({upstream} upstream)" if side == "through" else (
+                        f"  direct, same run ({upstream})")
+                    table.append(_row(model, label, level, s))
+        for phase, label in (("kafka", "transformer Kafka"), ("mlserver_kafka", "MLServer Kafka")):
+            run = _get(data, phase, "kafka")
+            if run:
+                table.append((model, label, TOP, run["messages_per_s"], None, None,
+                              run["messages"] - run["received"], None))
+                direct = _get(data, phase, "direct_http")
+                table.append(_row(model, f"{label}: direct HTTP", TOP, direct))
+    return table
+
+
+def _row(model: str, label: str, level: str, summary: dict) -> tuple:
+    return (model, label, level, summary["sentences_per_s"], summary["p50_ms"],
+            summary["p99_ms"], summary["errors"], summary.get("server_cpu_ms_per_request"))
+
+
+def format_table(models: dict[str, dict]) -> str:
+    header = ("model", "path", "c", "sent/s", "p50 ms", "p99 ms", "err", "cpu ms/req")
+    lines = [f"{header[0]:<11} {header[1]:<34} {header[2]:>3} {header[3]:>9} "
+             f"{header[4]:>9} {header[5]:>9} {header[6]:>4} {header[7]:>10}"]
+    for model, label, level, rate, p50, p99, errors, cpu in rows(models):
+        lines.append(
+            f"{model:<11} {label[:34]:<34} {level:>3} {rate:>9.1f} {_fmt(p50):>9} "
+            f"{_fmt(p99):>9} {errors:>4} {_fmt(cpu):>10}"
+        )
+    return "\n".join(lines)
+
+
+def format_goals(summary: dict) -> str:
+    lines = []
+    for key, goal in summary["goals"].items():
+        state = {True: "met", False: "MISSED", None: "not measured"}[goal["met"]]
+        lines.append(f"  {key:<30} {goal['value']!s:>10}  goal {goal['goal']:<8} {state}")
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def write_json(path: Path, document: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+
+
+def plot(models: dict[str, dict], path: Path) -> None:
+    """Throughput and p50/p99 latency vs concurrency, one row per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [m for m in ("demo", "argos_size") if m in models]
+    figure, axes = plt.subplots(len(names), 2, figsize=(13, 4.6 * len(names)), squeeze=False)
+    for row, model in enumerate(names):
+        series = _series(models[model])
+        throughput_axis, latency_axis = axes[row]
+        for index, (label, points) in enumerate(series.items()):
+            levels = [int(level) for level in points]
+            color = f"C{index % 10}"
+            throughput_axis.plot(levels, [p["sentences_per_s"] for p in points.values()],
+                                 marker="o", color=color, label=label)
+            latency_axis.plot(levels, [p["p50_ms"] for p in points.values()], marker="o",
+                              color=color, label=f"{label} p50")
+            latency_axis.plot(levels, [p["p99_ms"] for p in points.values()], marker="x",
+                              linestyle="--", color=color, label=f"{label} p99")
+        limit = _get(models[model], "engine", "sentences_per_s")
+        if limit:
+            throughput_axis.axhline(limit, color="black", linestyle=":", label="engine limit")
+        for axis in (throughput_axis, latency_axis):
+            axis.set_xscale("log", base=2)
+            axis.set_xticks([1, 8, 32], ["1", "8", "32"])
+            axis.set_xlabel("concurrent requests (1 sentence each)")
+            axis.grid(True, alpha=0.3)
+        throughput_axis.set_ylabel("sentences/s")
+        throughput_axis.set_title(f"{model}: throughput")
+        latency_axis.set_yscale("log")
+        latency_axis.set_ylabel("latency ms (p50 solid, p99 dashed)")
+        latency_axis.set_title(f"{model}: latency")
+        throughput_axis.legend(fontsize=7, loc="best")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _series(data: dict) -> dict[str, dict[str, dict]]:
+    series: dict[str, dict[str, dict]] = {}
+    for front_end in ("kserve", "mlserver"):
+        for name, levels in (_get(data, front_end, "served") or {}).items():
+            series[name] = levels  # a path measured at c=32 only is one marker
+    per_request = _get(data, "per_request")
+    if per_request and "levels" in per_request:
+        series[f"per-request ({per_request['backend']})"] = per_request["levels"]
+    if _get(data, "libretranslate", "levels"):
+        series["LibreTranslate"] = data["libretranslate"]["levels"]
+    for upstream, values in (_get(data, "transformer", "upstreams") or {}).items():
+        if values.get("through"):
+            series[f"transformer ({upstream} upstream)"] = values["through"]
+    return {
+        label: {lv: p for lv, p in points.items() if p.get("p50_ms") is not None}
+        for label, points in series.items()
+    }

@@ -1,0 +1,229 @@
+"""One benchmark run: every phase side by side, each guarded so a failing part is reported as
+null with its reason instead of ending the run.
+
+Order per model (one server under load at a time; servers are reused where that changes
+nothing measured): engine limit sweep; KServe predictor (V1/V2 REST, V2 gRPC), then with the same
+predictor the transformer (overhead vs direct) and the transformer's Kafka ingestion; MLServer
+(V2 REST, gRPC), started with its Kafka server on, then MLServer's Kafka path; the
+per-request baseline; LibreTranslate. The engine limit is measured again right after each
+front end's served runs (the server idle), so each front end is compared with the engine
+measured just before and after it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import time
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+
+from benchmarks import kafka_path, phases, servers
+from benchmarks.argos_size_model import ensure_model
+from benchmarks.settings import REPO_ROOT, BenchSettings
+from benchmarks.workload import Workload, workload_for
+from tests.support.kafka import KafkaBroker
+from tests.support.processes import venv_python
+
+log = logging.getLogger("benchmarks.runner")
+
+EMBEDDED_DIR = REPO_ROOT / "predictors" / "argos_core" / "embedded"
+SUBPROCESS_TIMEOUT_S = 900
+
+
+class Phase:
+    """Collects one phase's results; an exception becomes {"error": ...} and a reason."""
+
+    def __init__(self, run: Run, model: str, name: str) -> None:
+        self.run, self.model, self.name = run, model, name
+
+    def __enter__(self) -> dict:
+        log.info("event=phase_start model=%s phase=%s", self.model, self.name)
+        self.started = time.monotonic()
+        self.data: dict = self.run.models.setdefault(self.model, {}).setdefault(self.name, {})
+        return self.data
+
+    def __exit__(self, kind, error, tb) -> bool:
+        seconds = round(time.monotonic() - self.started, 1)
+        self.run.timings[f"{self.model}/{self.name}"] = seconds
+        if error is None:
+            log.info(
+                "event=phase_done model=%s phase=%s seconds=%s", self.model, self.name, seconds
+            )
+            return False
+        if isinstance(error, KeyboardInterrupt):
+            return False
+        reason = f"{type(error).__name__}: {error}".strip()[:1500]
+        self.data["error"] = reason
+        self.run.errors[f"{self.model}/{self.name}"] = reason
+        log.error(
+            "event=phase_failed model=%s phase=%s error=%s\n%s",
+            self.model, self.name, reason.splitlines()[0],
+            "".join(traceback.format_exception(kind, error, tb))[-3000:],
+        )
+        return True
+
+
+class Run:
+    def __init__(self, settings: BenchSettings) -> None:
+        self.settings = settings
+        self.models: dict[str, dict] = {}
+        self.errors: dict[str, str] = {}
+        self.timings: dict[str, float] = {}
+
+    def phase(self, model: str, name: str) -> Phase:
+        return Phase(self, model, name)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def model_dir(self, model: str) -> Path | None:
+        """None = the predictor's embedded default (the demo model)."""
+        if model == "demo":
+            if not any(EMBEDDED_DIR.glob("*.argosmodel")):
+                raise FileNotFoundError(f"no embedded demo model in {EMBEDDED_DIR}")
+            return None
+        return ensure_model(self.settings.out_dir)
+
+    def package_file(self, model: str) -> Path:
+        folder = EMBEDDED_DIR if model == "demo" else ensure_model(self.settings.out_dir)
+        return sorted(folder.glob("*.argosmodel"))[-1]
+
+    def engine_settings(self, model: str) -> dict[str, object]:
+        engine: dict[str, object] = {"beam_size": self.settings.beam_size}
+        if model == "argos_size":
+            engine["max_decoding_length"] = self.settings.argos_size_max_decoding_length
+        engine.update(self.settings.engine_overrides)
+        return engine
+
+    def max_decoding_length(self, model: str) -> int:
+        return int(self.engine_settings(model).get("max_decoding_length", 256))
+
+    def workload(self, model: str) -> Workload:
+        load = self.settings.load[model]
+        count = max(
+            max(load.requests.values()),
+            max(load.per_request_requests.values()),
+            load.engine_sentences,
+            self.settings.kafka_messages,
+        )
+        return workload_for(model, count)
+
+    def subprocess_json(
+        self, venv: str, module: str, job: dict, env: dict[str, str] | None = None
+    ) -> dict:
+        job_file = self.settings.work_dir / f"{module.rsplit('.', 1)[1]}-{time.monotonic_ns()}.json"
+        job_file.parent.mkdir(parents=True, exist_ok=True)
+        job_file.write_text(json.dumps(job))
+        completed = subprocess.run(
+            [str(venv_python(venv)), "-m", module, str(job_file)],
+            cwd=REPO_ROOT, env={**os.environ, **(env or {})},
+            capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S,
+        )
+        job_file.unlink(missing_ok=True)
+        lines = completed.stdout.strip().splitlines()
+        if completed.returncode != 0 or not lines:
+            raise RuntimeError(
+                f"{module} exited {completed.returncode}: {completed.stderr.strip()[-1500:]}"
+            )
+        return json.loads(lines[-1])
+
+
+@contextlib.contextmanager
+def stopping(launched: servers.Launched) -> Iterator[servers.Launched]:
+    try:
+        yield launched
+    finally:
+        launched.stop()
+
+
+
+
+def run_model(run: Run, model: str) -> None:
+    settings = run.settings
+    workload = run.workload(model)
+    outputs: phases.Outputs = {}
+    with_kafka = model == "demo" and (settings.wants("kafka") or settings.wants("mlserver_kafka"))
+    if settings.wants("engine"):
+        phases.engine_phase(run, model, workload)
+    broker = start_broker(run, model) if with_kafka else None
+    try:
+        # The transformer and its Kafka ingestion call the KServe predictor; MLServer's Kafka
+        # server runs inside MLServer.
+        if any(settings.wants(c) for c in ("kserve", "transformer", "kafka")):
+            kserve_phase(run, model, workload, broker, outputs)
+        if any(settings.wants(c) for c in ("mlserver", "mlserver_kafka")):
+            mlserver_phase(run, model, workload, broker, outputs)
+    finally:
+        if broker is not None:
+            broker.stop()
+            shutil.rmtree(broker.data_dir, ignore_errors=True)
+    if settings.wants("per_request"):
+        phases.per_request_phase(run, model, workload, outputs)
+    if model == "demo" and settings.wants("libretranslate"):
+        phases.libretranslate_phase(run, model, workload, outputs)
+    phases.compare_outputs(run.models.setdefault(model, {}), workload, outputs)
+
+
+def start_broker(run: Run, model: str) -> KafkaBroker | None:
+    with run.phase(model, "kafka_broker") as data:
+        started = time.monotonic()
+        broker = kafka_path.start_broker(run.settings.work_dir)
+        data["ready_s"] = round(time.monotonic() - started, 2)
+        return broker
+    return None
+
+
+def kserve_phase(
+    run: Run, model: str, workload: Workload, broker: KafkaBroker | None, outputs: phases.Outputs
+) -> None:
+    settings = run.settings
+    with run.phase(model, "kserve") as data:
+        predictor = servers.start_kserve(
+            settings.work_dir, settings.log_dir, run.model_dir(model), run.engine_settings(model)
+        )
+        with stopping(predictor):
+            data["cold_start"] = predictor.cold_start()
+            if settings.wants("kserve"):
+                data["served"] = phases.served_protocols(
+                    run, model, "kserve", predictor, workload, outputs
+                )
+                data["peak_rss_mb"] = predictor.peak_rss_mb()
+                if settings.wants("engine"):
+                    phases.engine_recheck(run, model, workload, "kserve")
+            if model == "demo" and settings.wants("transformer"):
+                phases.transformer_phase(run, model, workload, predictor)
+            if broker is not None and settings.wants("kafka"):
+                phases.kafka_transformer_phase(run, model, workload, predictor, broker, outputs)
+
+
+def mlserver_phase(
+    run: Run, model: str, workload: Workload, broker: KafkaBroker | None, outputs: phases.Outputs
+) -> None:
+    settings = run.settings
+    with run.phase(model, "mlserver") as data:
+        topics, kafka_env = None, None
+        if broker is not None and settings.wants("mlserver_kafka"):
+            topics = kafka_path.Topics.fresh("mlserver")
+            broker.create_topics(topics.input, topics.output)
+            kafka_env = kafka_path.mlserver_kafka_env(broker, topics)
+        mlserver = servers.start_mlserver(
+            settings.work_dir, settings.log_dir, run.model_dir(model), run.engine_settings(model),
+            kafka=kafka_env,
+        )
+        with stopping(mlserver):
+            data["cold_start"] = mlserver.cold_start()
+            data["kafka_server_on"] = kafka_env is not None
+            if settings.wants("mlserver"):
+                data["served"] = phases.served_protocols(
+                    run, model, "mlserver", mlserver, workload, outputs
+                )
+                data["peak_rss_mb"] = mlserver.peak_rss_mb()
+                if settings.wants("engine"):
+                    phases.engine_recheck(run, model, workload, "mlserver")
+            if topics is not None:
+                phases.mlserver_kafka_phase(run, model, workload, mlserver, broker, topics, outputs)

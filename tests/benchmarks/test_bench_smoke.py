@@ -1,0 +1,61 @@
+"""`make bench` keeps working: the harness runs end to end in its tiny smoke mode (demo model,
+engine limit and the KServe predictor only, a few requests), prints the JSON summary as its
+last stdout line and writes bench.json. No timing is asserted anywhere."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.support.processes import REPO_ROOT, venv_python
+
+HEADLINE_KEYS = (
+    "engine_ratio",
+    "vs_per_request",
+    "vs_libretranslate",
+    "transformer_overhead_p50_ms",
+    "kafka_ratio",
+    "cold_start_s",
+)
+
+
+def run_smoke(out_dir: Path) -> tuple[dict, dict]:
+    completed = subprocess.run(
+        [str(venv_python("dev")), "-m", "benchmarks", "--mode", "smoke",
+         "--only", "engine,kserve", "--out", str(out_dir)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=400,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    last_line = completed.stdout.strip().splitlines()[-1]
+    return json.loads(last_line), json.loads((out_dir / "bench.json").read_text())
+
+
+def test_smoke_run_reports_every_headline_key(tmp_path: Path) -> None:
+    headline, document = run_smoke(tmp_path / "bench")
+
+    for key in HEADLINE_KEYS:
+        assert key in headline, f"{key} missing from the summary line"
+        if headline[key] is None:
+            # Not measured in the smoke run: the reason must say why.
+            assert headline["reasons"][key], key
+    demo = document["models"]["demo"]
+    assert demo["engine"]["sentences_per_s"] > 0
+    assert demo["engine"]["best_batch_size"] in (8, 32)
+    served = demo["kserve"]["served"]
+    assert set(served) == {"kserve-v1-rest", "kserve-v2-rest", "kserve-v2-grpc"}
+    for levels in served.values():
+        for summary in levels.values():
+            assert summary["errors"] == 0, summary["first_error"]
+            assert summary["requests"] == summary["planned"]
+            assert summary["p50_ms"] <= summary["p99_ms"]
+    assert set(served["kserve-v1-rest"]) == {"1", "8", "32"}
+    # The V1, V2 REST and gRPC paths translate the same sentences identically, and the demo
+    # model gets its domain right.
+    equal = demo["equal_outputs"]
+    assert equal["kserve-v2-grpc"]["fraction"] == 1.0
+    assert demo["reference_exact"] > 0.9
+    assert headline["cold_start"]["kserve-predictor"]["ready_s"] > 0
+    assert headline["engine_ratio_demo_by_front_end"]["kserve-v2-rest"] > 0
+    assert (tmp_path / "bench" / "bench.png").stat().st_size > 10_000
+    assert not (tmp_path / "bench" / "work").exists()
