@@ -6,7 +6,6 @@ lives. A dependency that could not be audited is a failure, never a silent pass.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -17,12 +16,6 @@ from tests.support.processes import REPO_ROOT, VENVS
 IMAGE_LOCKS = ["kserve-predictor", "mlserver-predictor", "transformer"]
 ALLOWLIST = Path(__file__).with_name("audit_allowlist.txt")
 PIP_AUDIT = VENVS / "audit" / "bin" / "pip-audit"
-
-pytestmark = pytest.mark.skipif(
-    os.environ.get("ARGOS_AUDIT") != "1",
-    reason="the dependency audit runs as its own CI step: `make audit`",
-)
-
 
 def allowlisted() -> dict[tuple[str, str], str]:
     entries = {}

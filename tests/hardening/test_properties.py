@@ -156,8 +156,4 @@ def test_schemathesis_finds_no_server_error(
     assert exercised >= 15
     assert sum(n for status, n in statuses.items() if 400 <= status < 500) >= 100
     assert running.server.alive()
-    if versioning and server == "transformer":
-        # KServe's 501 for model versions; the predictor rewrites it to 400
-        # (argos_kserve/limits.py), the transformer does not yet: reported to its owner.
-        pytest.xfail(f"transformer answers model_version with 501 ({len(versioning)} cases)")
     assert versioning == []

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from kserve import model_server
 from kserve.constants.constants import FASTAPI_APP_IMPORT_STRING
 from kserve.model import BaseKServeModel
@@ -32,6 +33,18 @@ async def transformer_error_handler(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, TransformerError)
     log.info("request_failed status=%s class=%s error=%r", exc.status, exc.error_class, exc.message)
     return error_response(exc)
+
+
+async def unsupported_feature_handler(_: Request, exc: Exception) -> Response:
+    """KServe answers features it lacks (e.g. `model_version`) with 501; the caller asked for
+    something this service does not offer, so it is theirs to change: 400."""
+    return JSONResponse(status_code=400, content={"error": str(exc)})
+
+
+class TransformerRESTServer(RESTServer):
+    def _add_exception_handlers(self, app: FastAPI) -> None:
+        super()._add_exception_handlers(app)
+        app.add_exception_handler(NotImplementedError, unsupported_feature_handler)
 
 
 class TransformerServer(model_server.ModelServer):
@@ -59,7 +72,7 @@ class TransformerServer(model_server.ModelServer):
         if self._routes is not None:
             self._routes(app)
         self._register_and_check_atleast_one_model_is_ready(models)
-        self._rest_server = RESTServer(
+        self._rest_server = TransformerRESTServer(
             FASTAPI_APP_IMPORT_STRING,
             self.dataplane,
             self.model_repository_extension,
