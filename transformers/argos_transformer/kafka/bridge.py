@@ -134,9 +134,13 @@ class KafkaBridge:
             return
         consumer, producer = clients
         engine = DeliveryEngine(self.settings, consumer, producer, self._translate_job)
-        consumer.subscribe(
-            topics=list(self.settings.input_topics), listener=_RebalanceListener(engine, consumer)
-        )
+        listener = _RebalanceListener(engine, consumer)
+
+        def subscribe() -> None:
+            consumer.subscribe(topics=list(self.settings.input_topics), listener=listener)
+
+        subscribe()
+        engine.resubscribe = subscribe
         with self._lock:
             self._engine = engine
         if self._stopping.is_set():

@@ -56,6 +56,9 @@ TranslateJob = Callable[[TranslationJob, Mapping[str, str]], Awaitable[list[str]
 POLL_TIMEOUT_MS = 100
 LAG_INTERVAL_S = 1.0
 REVOKE_GRACE_S = 2.0
+# kafka-python 3.0.12 can stall in a group rejoin (revoked, never assigned again): past this
+# long without partitions, the member leaves and joins the group afresh.
+UNASSIGNED_REJOIN_S = 15.0
 # Errors a producer reports for a record the broker will never take, however often it is sent.
 _UNSENDABLE = (MessageSizeTooLargeError, RecordListTooLargeError)
 
@@ -133,6 +136,9 @@ class DeliveryEngine:
         self._backoff = backoff or Backoff(settings.retry_backoff_s, settings.retry_backoff_max_s)
         self._partitions: dict[TopicPartition, _Partition] = {}
         self._pending_seeks: dict[TopicPartition, int] = {}
+        self._unassigned_since: float | None = None
+        # set by the bridge once subscribed: subscribes again with the same topics and listener
+        self.resubscribe: Callable[[], None] | None = None
         self._consumer_thread = concurrent.futures.ThreadPoolExecutor(1, "kafka-consumer")
         self._send_thread = concurrent.futures.ThreadPoolExecutor(1, "kafka-send")
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -312,6 +318,7 @@ class DeliveryEngine:
         """On the consumer thread: apply seeks, pause state and commits, then poll."""
         consumer = self._consumer
         assignment = consumer.assignment()
+        self._rejoin_if_stalled(consumer, assignment)
         for tp, offset in seeks.items():
             if tp in assignment:
                 consumer.seek(tp, offset)
@@ -330,6 +337,25 @@ class DeliveryEngine:
         if marks is not None:
             self._update_lag(assignment, marks)
         return consumer.poll(timeout_ms=POLL_TIMEOUT_MS, max_records=max_records)
+
+    def _rejoin_if_stalled(self, consumer: Any, assignment: set[TopicPartition]) -> None:
+        """On the consumer thread: leave and rejoin the group after a long spell without
+        partitions (also when the group simply has more members than partitions: then the
+        rejoin is a no-op rebalance every UNASSIGNED_REJOIN_S)."""
+        if assignment or self.resubscribe is None:
+            self._unassigned_since = None
+            return
+        now = time.monotonic()
+        if self._unassigned_since is None:
+            self._unassigned_since = now
+        elif now - self._unassigned_since >= UNASSIGNED_REJOIN_S:
+            log.warning(
+                "kafka no partitions assigned for %.0fs; leaving and rejoining the group",
+                now - self._unassigned_since,
+            )
+            consumer.unsubscribe()
+            self.resubscribe()
+            self._unassigned_since = now
 
     def _take(self, tp: TopicPartition, records: list[InboundRecord]) -> None:
         if tp in self._pending_seeks:
