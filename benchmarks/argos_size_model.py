@@ -16,7 +16,6 @@ offline), so the embedding and softmax have the real size.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import re
@@ -102,33 +101,16 @@ def harvest_text(limit: int = HARVEST_LINES) -> list[str]:
 
 
 def train_vocabulary(lines: list[str], output: Path) -> int:
-    import sentencepiece as spm
+    from argos_demo.vocabulary import train_sentencepiece
 
-    from argos_demo.model import BOS_ID, EOS_ID, PAD_ID, UNK_ID
-    from argos_demo.vocabulary import SPECIAL_PIECES
-
-    model = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(lines),
-        model_writer=model,
-        model_type="unigram",
-        vocab_size=VOCAB_SIZE,
-        hard_vocab_limit=False,
-        character_coverage=0.9995,
-        pad_id=PAD_ID,
-        pad_piece=SPECIAL_PIECES[PAD_ID],
-        unk_id=UNK_ID,
-        unk_piece=SPECIAL_PIECES[UNK_ID],
-        bos_id=BOS_ID,
-        bos_piece=SPECIAL_PIECES[BOS_ID],
-        eos_id=EOS_ID,
-        eos_piece=SPECIAL_PIECES[EOS_ID],
-        num_threads=2,
-        input_sentence_size=0,
-        shuffle_input_sentence=False,
-        minloglevel=2,
+    train_sentencepiece(
+        lines, output, VOCAB_SIZE, character_coverage=0.9995, num_threads=2
     )
-    output.write_bytes(_check_size(model.getvalue()))
+    try:
+        _check_size(output.read_bytes())
+    except RuntimeError:
+        output.unlink()  # never leave a wrong-sized vocabulary where a later run would reuse it
+        raise
     return VOCAB_SIZE
 
 

@@ -17,7 +17,14 @@ from argos_demo.model import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 SPECIAL_PIECES = {PAD_ID: "<blank>", UNK_ID: "<unk>", BOS_ID: "<s>", EOS_ID: "</s>"}
 
 
-def train_sentencepiece(sentences: Iterable[str], output: Path, vocab_size: int = 256) -> Path:
+def train_sentencepiece(
+    sentences: Iterable[str],
+    output: Path,
+    vocab_size: int = 256,
+    *,
+    character_coverage: float = 1.0,
+    num_threads: int = 1,
+) -> Path:
     """Train a unigram model on both languages' sentences and write it to `output`.
 
     The domain has about 240 word forms, so `vocab_size` is an upper bound
@@ -31,7 +38,7 @@ def train_sentencepiece(sentences: Iterable[str], output: Path, vocab_size: int 
         model_type="unigram",
         vocab_size=vocab_size,
         hard_vocab_limit=False,
-        character_coverage=1.0,
+        character_coverage=character_coverage,
         pad_id=PAD_ID,
         pad_piece=SPECIAL_PIECES[PAD_ID],
         unk_id=UNK_ID,
@@ -40,7 +47,7 @@ def train_sentencepiece(sentences: Iterable[str], output: Path, vocab_size: int 
         bos_piece=SPECIAL_PIECES[BOS_ID],
         eos_id=EOS_ID,
         eos_piece=SPECIAL_PIECES[EOS_ID],
-        num_threads=1,
+        num_threads=num_threads,
         input_sentence_size=0,
         shuffle_input_sentence=False,
         minloglevel=2,
