@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from tests.manifests import crd_schema
-from tests.manifests.availability import unavailable
 from tests.manifests.rendering import (
     KUSTOMIZE,
     KUSTOMIZE_VERSION,
@@ -24,6 +23,7 @@ from tests.manifests.rendering import (
     kustomize_build,
     overlay_names,
 )
+from tests.support.availability import unavailable
 
 GJSON_EVAL = Path(os.environ.get("GJSON_EVAL", REPO_ROOT / ".tools" / "bin" / "gjson-eval"))
 

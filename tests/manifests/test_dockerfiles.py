@@ -10,7 +10,6 @@ import tomllib
 
 import pytest
 
-from tests.manifests.availability import unavailable
 from tests.manifests.dockerfile_model import (
     DOCKERFILES,
     Dockerfile,
@@ -19,6 +18,7 @@ from tests.manifests.dockerfile_model import (
     shell_commands,
 )
 from tests.manifests.rendering import REPO_ROOT
+from tests.support.availability import unavailable
 from tests.support.processes import VENVS
 
 IMAGES = {dockerfile.image: dockerfile for dockerfile in all_dockerfiles()}

@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.manifests.availability import unavailable
 from tests.manifests.dockerfile_model import all_dockerfiles
 from tests.manifests.image_rehearsal import ImageRoot, replay
 from tests.manifests.rendering import REPO_ROOT, Resource, of_kind
 from tests.manifests.webhook_rules import env_value
+from tests.support.availability import unavailable
 from tests.support.processes import VENVS, ServerProcess, free_port
 
 pytestmark = pytest.mark.slow
