@@ -1,12 +1,13 @@
 """The engine limit: `ctranslate2.Translator.translate_batch` in-process on the workload's
-sentences, with the server's engine settings, for several batch sizes; the best one counts.
+sentences, for several batch sizes and thread layouts (the server's, one batch per core, one
+batch using every core); the best combination counts.
 
 Runs in the KServe image environment (the engine the servers use), as a subprocess:
 
     python -m benchmarks.engine_limit JOB.json   -> one JSON line on stdout
 
-JOB: {"model_dir", "sentences", "batch_sizes", "beam_size", "max_decoding_length",
-      "compute_type", "intra_threads", "inter_threads", "max_batch_tokens", "min_seconds"}
+JOB: {"model_dir", "sentences", "batch_sizes", "thread_layouts" ([[inter, intra], ...]),
+      "beam_size", "max_decoding_length", "compute_type", "max_batch_tokens", "min_seconds"}
 Tokenisation is done once up front: the limit is the engine's own speed, nothing else.
 """
 
@@ -30,13 +31,6 @@ def measure(job: dict) -> dict:
         package = discover_packages(Path(job["model_dir"]), Path(extract))[0]
         processor = spm.SentencePieceProcessor(model_file=str(package.sentencepiece_model))
         tokens = processor.encode(job["sentences"], out_type=str)
-        translator = ctranslate2.Translator(
-            str(package.model_dir),
-            device="cpu",
-            compute_type=job["compute_type"],
-            inter_threads=job["inter_threads"],
-            intra_threads=job["intra_threads"],
-        )
         options = {
             "beam_size": job["beam_size"],
             "max_decoding_length": job["max_decoding_length"],
@@ -44,20 +38,40 @@ def measure(job: dict) -> dict:
             "batch_type": "tokens",
             "replace_unknowns": True,
         }
-        first = translator.translate_batch(tokens[: min(8, len(tokens))], **options)  # warm-up
-        output_tokens = [len(result.hypotheses[0]) for result in first]
-        sweep = {}
-        for batch_size in job["batch_sizes"]:
-            sweep[str(batch_size)] = round(
-                _rate(translator, tokens, batch_size, options, job["min_seconds"],
-                      job["inter_threads"]), 2
+        by_layout: dict[str, dict[str, float]] = {}
+        for inter_threads, intra_threads in job["thread_layouts"]:
+            translator = ctranslate2.Translator(
+                str(package.model_dir),
+                device="cpu",
+                compute_type=job["compute_type"],
+                inter_threads=inter_threads,
+                intra_threads=intra_threads,
             )
-    best = max(sweep, key=sweep.__getitem__)
+            first = translator.translate_batch(tokens[: min(8, len(tokens))], **options)  # warm-up
+            output_tokens = [len(result.hypotheses[0]) for result in first]
+            by_layout[f"{inter_threads}x{intra_threads}"] = {
+                str(batch_size): round(
+                    _rate(translator, tokens, batch_size, options, job["min_seconds"],
+                          inter_threads), 2
+                )
+                for batch_size in job["batch_sizes"]
+            }
+            compute_type = translator.compute_type
+            del translator
+    sizes = [str(size) for size in job["batch_sizes"]]
+    sweep = {size: max(rates[size] for rates in by_layout.values()) for size in sizes}
+    best_layout, best_size = max(
+        ((layout, size) for layout, rates in by_layout.items() for size in rates),
+        key=lambda pair: by_layout[pair[0]][pair[1]],
+    )
+    inter_threads, intra_threads = map(int, best_layout.split("x"))
     return {
-        "sentences_per_s": sweep[best],
-        "best_batch_size": int(best),
+        "sentences_per_s": by_layout[best_layout][best_size],
+        "best_batch_size": int(best_size),
+        "best_threads": {"inter_threads": inter_threads, "intra_threads": intra_threads},
         "sweep": sweep,
-        "compute_type": translator.compute_type,
+        "sweep_by_threads": by_layout,
+        "compute_type": compute_type,
         "source_tokens_mean": round(sum(map(len, tokens)) / len(tokens), 1),
         "output_tokens_mean": round(sum(output_tokens) / len(output_tokens), 1),
     }

@@ -54,7 +54,10 @@ async def measure_target(
 # --- engine limit ---------------------------------------------------------------------------
 
 
-def engine_limit(run: Run, model: str, workload: Workload, batch_sizes: list[int]) -> dict:
+def engine_limit(
+    run: Run, model: str, workload: Workload, batch_sizes: list[int],
+    thread_layouts: list[tuple[int, int]] | None = None,
+) -> dict:
     load = run.settings.load[model]
     engine = run.engine_settings(model)
     job = {
@@ -64,8 +67,7 @@ def engine_limit(run: Run, model: str, workload: Workload, batch_sizes: list[int
         "beam_size": run.settings.beam_size,
         "max_decoding_length": run.max_decoding_length(model),
         "compute_type": str(engine.get("compute_type", "default")),
-        "intra_threads": int(engine.get("intra_threads", 0)),
-        "inter_threads": int(engine.get("inter_threads", 1)),
+        "thread_layouts": thread_layouts or run.thread_layouts(model),
         "max_batch_tokens": int(engine.get("max_batch_tokens", 4096)),
         "min_seconds": 4.0 if run.settings.mode == "full" else 1.0,
     }
@@ -90,7 +92,11 @@ def engine_recheck(run: Run, model: str, workload: Workload, after: str) -> None
     if "best_batch_size" not in engine:
         return
     with run.phase(model, f"engine_after_{after}"):
-        again = engine_limit(run, model, workload, [engine["best_batch_size"]])
+        best = engine["best_threads"]
+        again = engine_limit(
+            run, model, workload, [engine["best_batch_size"]],
+            [(best["inter_threads"], best["intra_threads"])],
+        )
         engine["measurements"].append({"after": after, "sentences_per_s": again["sentences_per_s"]})
         engine["sentences_per_s"] = max(m["sentences_per_s"] for m in engine["measurements"])
         before = engine["measurements"][-2]["sentences_per_s"]

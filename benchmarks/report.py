@@ -223,7 +223,10 @@ def rows(models: dict[str, dict]) -> list[tuple]:
     for model, data in models.items():
         engine = _get(data, "engine")
         if engine and "sentences_per_s" in engine:
-            table.append((model, f"engine limit (batch {engine['best_batch_size']})", "-",
+            threads = engine.get("best_threads") or {}
+            layout = (f", {threads['inter_threads']}x{threads['intra_threads']} threads"
+                      if threads else "")
+            table.append((model, f"engine limit (batch {engine['best_batch_size']}{layout})", "-",
                           engine["sentences_per_s"], None, None, 0, None))
         for front_end in ("kserve", "mlserver"):
             for name, levels in (_get(data, front_end, "served") or {}).items():

@@ -13,6 +13,7 @@ measured just before and after it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -23,6 +24,8 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
+from argos_core.cpus import available_cpus
+from argos_core.settings import EngineSettings
 from benchmarks import kafka_path, phases, servers
 from benchmarks.argos_size_model import ensure_model
 from benchmarks.settings import REPO_ROOT, BenchSettings
@@ -99,6 +102,17 @@ class Run:
             engine["max_decoding_length"] = self.settings.argos_size_max_decoding_length
         engine.update(self.settings.engine_overrides)
         return engine
+
+    def thread_layouts(self, model: str) -> list[tuple[int, int]]:
+        """(inter_threads, intra_threads) for the engine limit: the servers' own (their
+        defaults resolved on this machine, or the `--engine` overrides), one batch per CPU, and
+        one batch using every CPU."""
+        known = {f.name for f in dataclasses.fields(EngineSettings)}
+        engine = {k: v for k, v in self.engine_settings(model).items() if k in known}
+        served = EngineSettings.from_mapping(engine).resolved(cuda_devices=0)
+        cpus = available_cpus()
+        layouts = [(served.inter_threads, served.intra_threads), (cpus, 1), (1, cpus)]
+        return list(dict.fromkeys(layouts))
 
     def max_decoding_length(self, model: str) -> int:
         return int(self.engine_settings(model).get("max_decoding_length", 256))

@@ -87,7 +87,7 @@ _ARGOS_SIZE_QUICK = ModelLoad(
     warmup=8,
     protocols=("kserve-v2-rest", "kserve-v2-grpc", "mlserver-v2-rest"),
     full_levels=("kserve-v2-rest",),
-    engine_batch_sizes=(32, 64),
+    engine_batch_sizes=(16, 32),
     engine_sentences=64,
     per_request_requests={1: 2, 8: 8, 32: 12},
 )

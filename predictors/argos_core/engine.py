@@ -15,6 +15,12 @@ from argos_core.settings import EngineSettings
 logger = logging.getLogger("argos_core.engine")
 
 
+def concrete_settings(settings: EngineSettings) -> EngineSettings:
+    """`settings` with the device and the number of parallel batches decided for this machine."""
+    cuda_devices = ctranslate2.get_cuda_device_count() if settings.device == "auto" else 0
+    return settings.resolved(cuda_devices)
+
+
 class PairEngine:
     """Translates batches of sentences for one package; thread-safe, called off the event loop."""
 
@@ -22,10 +28,8 @@ class PairEngine:
         from argostranslate.tokenizer import SentencePieceTokenizer
 
         self.package = package
-        self.settings = settings
-        self.device = settings.device
-        if self.device == "auto":
-            self.device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+        self.settings = concrete_settings(settings)
+        self.device = self.settings.device
         try:
             self._translator = self._load_translator()
             self._sp = SentencePieceTokenizer(package.sentencepiece_model).lazy_processor()
@@ -34,12 +38,15 @@ class PairEngine:
         self._pid = os.getpid()
         self._prefix = [package.target_prefix] if package.target_prefix else None
         logger.info(
-            "engine loaded pair=%s->%s version=%s device=%s compute_type=%s",
+            "engine loaded pair=%s->%s version=%s device=%s compute_type=%s "
+            "inter_threads=%d intra_threads=%d",
             package.source,
             package.target,
             package.version,
             self.device,
             self._translator.compute_type,
+            self.settings.inter_threads,
+            self.settings.intra_threads,
         )
 
     @property

@@ -15,7 +15,7 @@ from argos_core import metrics
 from argos_core.batcher import DynamicBatcher
 from argos_core.cache import SentenceCache
 from argos_core.contract import TextItem
-from argos_core.engine import PairEngine
+from argos_core.engine import PairEngine, concrete_settings
 from argos_core.errors import InvalidRequest, UnknownLanguagePair
 from argos_core.packages import ArgosPackage, discover_packages
 from argos_core.routes import Pair, plan_route, reachable_pairs
@@ -27,6 +27,7 @@ logger = logging.getLogger("argos_core.service")
 
 class TranslationService:
     def __init__(self, packages: Sequence[ArgosPackage], settings: EngineSettings) -> None:
+        settings = concrete_settings(settings)
         self.settings = settings
         self.packages = {package.pair: package for package in packages}
         self.engines = {

@@ -10,6 +10,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from argos_core.cpus import available_cpus
+
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "embedded"
 
 
@@ -17,14 +19,15 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "embedded"
 class EngineSettings:
     """How packages are loaded, translated, batched and bounded.
 
-    Defaults suit a small CPU pod: greedy-ish decoding, one batch at a time using every core,
-    a few milliseconds of batching delay, and bounded requests and queue.
+    Defaults suit a CPU pod: beam 2, one batch in flight per CPU the container may use (its
+    CPU limit, `inter_threads` 0) with one thread each, a few milliseconds of batching delay,
+    and bounded requests and queue.
     """
 
     device: str = "cpu"
     compute_type: str = "default"
     beam_size: int = 2
-    inter_threads: int = 1
+    inter_threads: int = 0
     intra_threads: int = 1
     max_decoding_length: int = 256
     max_batch_sentences: int = 64
@@ -41,7 +44,6 @@ class EngineSettings:
     def __post_init__(self) -> None:
         positive = (
             "beam_size",
-            "inter_threads",
             "max_decoding_length",
             "max_batch_sentences",
             "max_batch_tokens",
@@ -52,7 +54,7 @@ class EngineSettings:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("intra_threads", "cache_size", "max_wait_ms"):
+        for name in ("inter_threads", "intra_threads", "cache_size", "max_wait_ms"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.device not in ("cpu", "cuda", "auto"):
@@ -61,6 +63,16 @@ class EngineSettings:
     @property
     def max_wait_s(self) -> float:
         return self.max_wait_ms / 1000.0
+
+    def resolved(self, cuda_devices: int) -> EngineSettings:
+        """These settings with `device` "auto" and `inter_threads` 0 made concrete: on CPU, one
+        batch in flight per CPU of the container's limit (CTranslate2 shares the weights
+        between them); on a GPU, one."""
+        device = self.device
+        if device == "auto":
+            device = "cuda" if cuda_devices > 0 else "cpu"
+        inter_threads = self.inter_threads or (available_cpus() if device == "cpu" else 1)
+        return dataclasses.replace(self, device=device, inter_threads=inter_threads)
 
     def resolved_extract_dir(self) -> Path:
         base = self.extract_dir or os.environ.get("ARGOS_EXTRACT_DIR")
