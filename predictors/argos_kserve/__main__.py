@@ -13,7 +13,9 @@ from kserve import model_server
 from argos_core import EngineSettings
 from argos_kserve import limits
 from argos_kserve.errors import OverloadedError, overloaded_handler, request_validation_handler
+from argos_kserve.event_loop import use_event_loop
 from argos_kserve.model import TranslatorModel
+from argos_kserve.timing import drop_timing_middleware
 
 logger = logging.getLogger("argos_kserve")
 
@@ -44,6 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     model_server.app.add_exception_handler(OverloadedError, overloaded_handler)
     model_server.app.add_exception_handler(RequestValidationError, request_validation_handler)
     limits.install(model_server.app, args.max_body_bytes)
+    drop_timing_middleware(model_server.app)
+    use_event_loop(args.event_loop)
     kserve.ModelServer().start([model])
 
 

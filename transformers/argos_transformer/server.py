@@ -14,6 +14,7 @@ from kserve import model_server
 from kserve.constants.constants import FASTAPI_APP_IMPORT_STRING
 from kserve.model import BaseKServeModel
 from kserve.protocol.rest.server import RESTServer
+from timing_asgi import TimingMiddleware
 
 from argos_transformer.dataplane import TransformerDataPlane
 from argos_transformer.errors import TransformerError
@@ -42,6 +43,12 @@ async def unsupported_feature_handler(_: Request, exc: Exception) -> Response:
 
 
 class TransformerRESTServer(RESTServer):
+    def _add_middlewares(self, app: FastAPI) -> None:
+        # KServe's TimingMiddleware calls getrusage twice and logs two lines per request, a
+        # large share of a small proxy's CPU; the Prometheus histograms carry the same latency.
+        super()._add_middlewares(app)
+        app.user_middleware = [m for m in app.user_middleware if m.cls is not TimingMiddleware]
+
     def _add_exception_handlers(self, app: FastAPI) -> None:
         super()._add_exception_handlers(app)
         app.add_exception_handler(NotImplementedError, unsupported_feature_handler)
