@@ -15,6 +15,7 @@ import sys
 
 from kserve import model_server
 
+from argos_transformer.coalescing_client import CoalescingClient
 from argos_transformer.codecs.records import DEFAULT_MAX_RECORD_BYTES
 from argos_transformer.kafka.bridge import KafkaBridge
 from argos_transformer.kafka.settings import KafkaSettings
@@ -65,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--readiness_checks_predictor", type=_boolean, default=True,
         help="report not-ready while the predictor is not ready (set false where readiness "
         "probes must not reach the predictor, e.g. to let a serverless predictor scale to zero)",
+    )
+    group.add_argument(
+        "--predictor_calls_in_flight", type=int, default=8,
+        help="calls to the predictor at once; concurrent translations beyond that wait and share "
+        "the next call for their language pair (up to --texts_per_call texts)",
     )
     group.add_argument(
         "--retry_after_seconds", type=float, default=1.0,
@@ -132,7 +138,11 @@ def main(argv: list[str] | None = None) -> None:
         use_ssl=args.predictor_use_ssl,
         retry_after_s=args.retry_after_seconds,
     )
-    pipeline = TranslationPipeline(client, limits)
+    try:
+        upstream = CoalescingClient(client, limits.texts_per_call, args.predictor_calls_in_flight)
+    except ValueError as exc:
+        parser.error(str(exc))
+    pipeline = TranslationPipeline(upstream, limits)
     model = TranslatorTransformer(
         args.model_name, pipeline, args.max_record_bytes, args.readiness_checks_predictor
     )

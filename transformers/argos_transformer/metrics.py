@@ -15,6 +15,11 @@ UPSTREAM_TEXTS = Counter(
     "Text segments sent to the predictor",
     ["protocol"],
 )
+CALLERS_PER_UPSTREAM_CALL = Histogram(
+    "argos_transformer_callers_per_upstream_call",
+    "How many concurrent translations shared one call to the predictor",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
 ERRORS = Counter(
     "argos_transformer_errors_total",
     "Failed translations by error class (invalid_input, predictor_unavailable, ...)",

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 
 from argos_transformer import metrics
+from argos_transformer.coalescing_client import CoalescingClient
 from argos_transformer.codecs.job import Pair, TranslationJob
 from argos_transformer.errors import InputTooLarge, InvalidInput, TransformerError
 from argos_transformer.predictor_client import PredictorClient
@@ -34,7 +35,9 @@ class PipelineLimits:
 
 
 class TranslationPipeline:
-    def __init__(self, client: PredictorClient, limits: PipelineLimits | None = None) -> None:
+    def __init__(
+        self, client: PredictorClient | CoalescingClient, limits: PipelineLimits | None = None
+    ) -> None:
         self.client = client
         self.limits = limits or PipelineLimits()
 
