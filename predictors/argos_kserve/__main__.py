@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import sys
 from pathlib import Path
 
 import kserve
@@ -39,8 +41,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def configure_logging() -> None:
+    """Our loggers (engine loading, batching, limits) on stderr beside KServe's, which configures
+    only its own and uvicorn's. Level from ARGOS_LOG_LEVEL (default INFO)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    )
+    for name in ("argos_core", "argos_kserve"):
+        named = logging.getLogger(name)
+        named.addHandler(handler)
+        named.setLevel(os.environ.get("ARGOS_LOG_LEVEL", "INFO").upper())
+        named.propagate = False
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    configure_logging()
     model = TranslatorModel(args.model_name, args.model_dir, EngineSettings.from_namespace(args))
     model.load()
     model_server.app.add_exception_handler(OverloadedError, overloaded_handler)

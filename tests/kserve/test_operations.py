@@ -50,6 +50,18 @@ def test_readiness_holds_after_load(predictor: RunningPredictor) -> None:
     assert httpx.get(f"{predictor.base_url}/v2/models/translator/ready").status_code == 200
 
 
+def test_serves_on_uvloop_without_per_request_timing_logs(predictor: RunningPredictor) -> None:
+    for _ in range(3):
+        response = httpx.post(
+            f"{predictor.base_url}/v1/models/translator:predict", json={"instances": ["Hi."]}
+        )
+        assert response.status_code == 200
+    log = predictor.server.log()
+    assert "event=event_loop loop=uvloop" in log
+    assert "time:cpu" not in log  # KServe's TimingMiddleware writes these two lines per request
+    assert "predictor.v1.models" not in log and "kserve.io.v1.models" not in log
+
+
 def test_kserve_request_metrics_are_exposed(predictor: RunningPredictor) -> None:
     text = httpx.get(f"{predictor.base_url}/metrics").text
     assert "request_predict_seconds" in text
