@@ -14,18 +14,19 @@ import psutil
 from tests.conftest import DEMO_EXAMPLES
 
 V1_PATH = "/v1/models/translator:predict"
-QUEUE_GAUGE = re.compile(r"^argos_queue_sentences (\S+)$", re.M)
+QUEUE_GAUGE = "argos_queue_sentences"
 
 
 def rss_bytes(pid: int) -> int:
     return psutil.Process(pid).memory_info().rss
 
 
-def queued_sentences(base_url: str) -> float:
+def queued_sentences(base_url: str, gauge: str = QUEUE_GAUGE) -> float:
+    """The value of a queue gauge on the server's /metrics (the predictor's by default)."""
     text = httpx.get(f"{base_url}/metrics", timeout=10).text
-    match = QUEUE_GAUGE.search(text)
+    match = re.search(rf"^{gauge} (\S+)$", text, re.M)
     if match is None:
-        raise AssertionError("argos_queue_sentences is not exposed on /metrics")
+        raise AssertionError(f"{gauge} is not exposed on /metrics")
     return float(match.group(1))
 
 

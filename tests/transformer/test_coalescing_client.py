@@ -10,7 +10,11 @@ from typing import Any
 import pytest
 
 from argos_transformer.coalescing_client import CoalescingClient
-from argos_transformer.errors import PredictorOverloaded, PredictorRejected
+from argos_transformer.errors import (
+    PredictorOverloaded,
+    PredictorRejected,
+    TransformerOverloaded,
+)
 from argos_transformer.predictor_client import PredictorClient
 from tests.transformer.upstreams import Answer, RecordingUpstream, echo_upper
 
@@ -151,3 +155,28 @@ async def test_a_cancelled_caller_leaves_the_others_unharmed(
     assert await kept == ["KEPT"]
     assert gone.cancelled()
     assert sent_texts(upstream) == [["first"], ["kept"]]
+
+
+async def test_beyond_the_waiting_limit_calls_are_refused_at_once_with_retry_after(
+    upstream: RecordingUpstream,
+) -> None:
+    upstream.answer = slow_first(delay_s=2.0)
+    client = CoalescingClient(
+        PredictorClient(upstream.host, "v2", "translator", timeout_s=10),
+        max_texts_per_call=MAX_TEXTS, max_calls_in_flight=1, max_waiting_texts=3,
+        retry_after_s=2,
+    )
+    try:
+        first = asyncio.ensure_future(client.translate(["first"], "en", "es"))
+        await asyncio.sleep(0.05)
+        queued = [asyncio.ensure_future(client.translate([w], "en", "es")) for w in "abc"]
+        await asyncio.sleep(0)
+        with pytest.raises(TransformerOverloaded) as refused:
+            await client.translate(["d"], "en", "es")
+        assert not first.done()  # refused at once, not after waiting for a slot
+        assert (refused.value.status, refused.value.transient) == (503, True)
+        assert refused.value.response_headers() == {"Retry-After": "2"}
+        assert await asyncio.gather(first, *queued) == [["FIRST"], ["A"], ["B"], ["C"]]
+        assert await client.translate(["e"], "en", "es") == ["E"]  # room again
+    finally:
+        await client.aclose()

@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
         "the next call for their language pair (up to --texts_per_call texts)",
     )
     group.add_argument(
+        "--max_queued_texts", type=int, default=4096,
+        help="texts waiting for a predictor call; beyond that requests get 503 at once",
+    )
+    group.add_argument(
         "--retry_after_seconds", type=float, default=1.0,
         help="Retry-After sent with 503 when the predictor does not give one",
     )
@@ -139,7 +143,10 @@ def main(argv: list[str] | None = None) -> None:
         retry_after_s=args.retry_after_seconds,
     )
     try:
-        upstream = CoalescingClient(client, limits.texts_per_call, args.predictor_calls_in_flight)
+        upstream = CoalescingClient(
+            client, limits.texts_per_call, args.predictor_calls_in_flight,
+            args.max_queued_texts, args.retry_after_seconds,
+        )
     except ValueError as exc:
         parser.error(str(exc))
     pipeline = TranslationPipeline(upstream, limits)

@@ -3,7 +3,9 @@
 At most `max_calls_in_flight` calls to the predictor run at once. A call that finds a free slot
 goes out at once (no added latency when the transformer is idle); the others wait, and when a
 slot frees up the waiting ones for one pair leave together in a single call of at most
-`max_texts_per_call` texts. Under load the predictor then sees a few large requests instead of
+`max_texts_per_call` texts. At most `max_waiting_texts` texts wait: beyond that a call fails at
+once with `TransformerOverloaded` (503, Retry-After), so overload is refused quickly instead of
+queueing without bound. Under load the predictor then sees a few large requests instead of
 many one-text ones, which costs both sides far less per text (docs/benchmarks.md).
 
 Calls are merged only when they carry the same `authorization` header. A merged call forwards
@@ -23,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from argos_transformer import metrics
-from argos_transformer.errors import TransformerError
+from argos_transformer.errors import TransformerError, TransformerOverloaded
 from argos_transformer.headers import forwardable
 from argos_transformer.predictor_client import PredictorClient
 
@@ -44,19 +46,33 @@ class _LoopState:
     """Queue and in-flight count of one event loop (the server's, or the Kafka bridge's)."""
 
     waiting: dict[CallKey, deque[_Waiter]] = field(default_factory=dict)
+    waiting_texts: int = 0
     in_flight: int = 0
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 class CoalescingClient:
     def __init__(
-        self, client: PredictorClient, max_texts_per_call: int, max_calls_in_flight: int
+        self,
+        client: PredictorClient,
+        max_texts_per_call: int,
+        max_calls_in_flight: int,
+        max_waiting_texts: int = 4096,
+        retry_after_s: float = 1.0,
     ) -> None:
-        if max_texts_per_call < 1 or max_calls_in_flight < 1:
-            raise ValueError("max_texts_per_call and max_calls_in_flight must be >= 1")
+        limits = {
+            "max_texts_per_call": max_texts_per_call,
+            "max_calls_in_flight": max_calls_in_flight,
+            "max_waiting_texts": max_waiting_texts,
+        }
+        for name, value in limits.items():
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
         self.client = client
         self.max_texts_per_call = max_texts_per_call
         self.max_calls_in_flight = max_calls_in_flight
+        self.max_waiting_texts = max_waiting_texts
+        self.retry_after_s = retry_after_s
         self._states: dict[asyncio.AbstractEventLoop, _LoopState] = {}
 
     async def translate(
@@ -71,10 +87,20 @@ class CoalescingClient:
             return []
         loop = asyncio.get_running_loop()
         state = self._states.setdefault(loop, _LoopState())
+        if state.in_flight >= self.max_calls_in_flight and (
+            state.waiting_texts + len(texts) > self.max_waiting_texts
+        ):
+            raise TransformerOverloaded(
+                f"transformer overloaded: {state.waiting_texts} texts already wait for the "
+                f"predictor (limit {self.max_waiting_texts}); retry later",
+                self.retry_after_s,
+            )
         forwarded = forwardable(headers)
         waiter = _Waiter(texts, forwarded, loop.create_future())
         key = (source, target, forwarded.get("authorization"))
         state.waiting.setdefault(key, deque()).append(waiter)
+        state.waiting_texts += len(texts)
+        metrics.WAITING_TEXTS.inc(len(texts))
         self._dispatch(state)
         return await waiter.future
 
@@ -102,16 +128,19 @@ class CoalescingClient:
         """The next call's callers for `key`: at least one, at most max_texts_per_call texts."""
         queue = state.waiting[key]
         batch: list[_Waiter] = []
-        texts = 0
+        texts = sent = 0  # texts leaving the queue (sent or cancelled) / sent in this call
         while queue:
             waiter = queue[0]
             if waiter.future.done():  # its caller was cancelled while waiting
-                queue.popleft()
+                texts += len(queue.popleft().texts)
                 continue
-            if batch and texts + len(waiter.texts) > self.max_texts_per_call:
+            if batch and sent + len(waiter.texts) > self.max_texts_per_call:
                 break
             batch.append(queue.popleft())
-            texts += len(waiter.texts)
+            sent += len(waiter.texts)
+        texts += sent
+        state.waiting_texts -= texts
+        metrics.WAITING_TEXTS.dec(texts)
         if not queue:
             del state.waiting[key]
         return batch

@@ -51,6 +51,22 @@ class InputTooLarge(InvalidInput):
     error_class = "input_too_large"
 
 
+# --- this transformer -------------------------------------------------------------------------
+
+
+class TransformerOverloaded(TransformerError):
+    """More texts wait for a predictor call than this transformer queues: shed load now."""
+
+    status = 503
+    transient = True
+    error_class = "transformer_overloaded"
+    status_code = StatusCode.UNAVAILABLE
+
+    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 # --- the predictor ----------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 UPSTREAM_LATENCY = Histogram(
     "argos_transformer_upstream_request_seconds",
@@ -19,6 +19,10 @@ CALLERS_PER_UPSTREAM_CALL = Histogram(
     "argos_transformer_callers_per_upstream_call",
     "How many concurrent translations shared one call to the predictor",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
+WAITING_TEXTS = Gauge(
+    "argos_transformer_waiting_texts",
+    "Texts waiting for a free predictor call (at most --max_queued_texts per event loop)",
 )
 ERRORS = Counter(
     "argos_transformer_errors_total",
