@@ -60,6 +60,8 @@ class DynamicBatcher:
         """Translate `sentences` as part of whatever batch forms; results in order."""
         if not sentences:
             return []
+        # An empty queue takes any one request, so that one larger than the limit is served
+        # rather than refused forever; its size is bounded by max_texts and max_text_chars.
         if self._queued and self._queued + len(sentences) > self.max_queue_sentences:
             metrics.OVERLOADED.inc()
             raise Overloaded(

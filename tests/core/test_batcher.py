@@ -70,6 +70,22 @@ async def test_full_queue_answers_overloaded_and_recovers() -> None:
     await batcher.close()
 
 
+async def test_one_request_larger_than_the_queue_is_served_only_when_the_queue_is_empty() -> None:
+    run = RecordingBatch()
+    run.release.clear()
+    batcher = make(run, max_queue_sentences=4, max_batch_sentences=2, max_wait_s=0)
+    waiting = asyncio.create_task(batcher.submit("k", ["a"]))
+    await asyncio.sleep(0.05)  # the worker holds [a]; the queue is empty again
+    queued = asyncio.create_task(batcher.submit("k", ["b"]))
+    await asyncio.sleep(0.01)
+    with pytest.raises(Overloaded):  # behind a queued request, six sentences do not fit
+        await batcher.submit("k", list("cdefgh"))
+    run.release.set()
+    assert await waiting == ["k:A"] and await queued == ["k:B"]
+    assert await batcher.submit("k", list("cdefgh")) == [f"k:{c}" for c in "CDEFGH"]
+    await batcher.close()
+
+
 async def test_a_failing_batch_fails_only_its_requests() -> None:
     def run(key: object, sentences: list[str]) -> list[str]:
         if "boom" in sentences:
