@@ -42,6 +42,13 @@ def test_smoke_run_reports_every_headline_key(tmp_path: Path) -> None:
     demo = document["models"]["demo"]
     assert demo["engine"]["sentences_per_s"] > 0
     assert demo["engine"]["best_batch_size"] in (8, 32)
+    # The engine limit is the best of its thread layouts, the servers' own among them.
+    layouts = demo["engine"]["sweep_by_threads"]
+    best = demo["engine"]["best_threads"]
+    assert f"{best['inter_threads']}x{best['intra_threads']}" in layouts
+    assert demo["engine"]["measurements"][0]["sentences_per_s"] == max(
+        rate for rates in layouts.values() for rate in rates.values()
+    )
     served = demo["kserve"]["served"]
     assert set(served) == {"kserve-v1-rest", "kserve-v2-rest", "kserve-v2-grpc"}
     for levels in served.values():
