@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.conftest import DEMO_EXAMPLES
-from tests.support.kafka import KafkaBroker, header
+from tests.support.kafka import KafkaBroker, StreamingProducer, header
 
 KEYS = [f"customer-{n}".encode() for n in range(12)]
 _SEQ = re.compile(r"-(\d+)$")
@@ -106,6 +106,28 @@ def assert_per_key_order(outputs: Sequence[Any]) -> None:
         firsts[record.key].append(int(_SEQ.search(record_id).group(1)))
     for key, sequence in firsts.items():
         assert sequence == sorted(sequence), f"key {key!r} out of order: {sequence[:20]}"
+
+
+def stop_and_account(
+    broker: KafkaBroker, input_topic: str, output_topic: str, dlq_topic: str,
+    stream: StreamingProducer, prefix: str, planned: int, deadline: float,
+) -> Outcome:
+    """Stop a stream of `good_records(prefix, planned)` that must still have been running at
+    the fault, then check every record it sent: translated exactly, none dead-lettered, per-key
+    order kept."""
+    sent = stream.stop()
+    assert sent < planned, "the stream had ended before the fault"
+    inputs = expected_coordinates(broker, input_topic)
+    assert len(inputs) == sent
+
+    outcome = collect(broker, output_topic, dlq_topic, inputs, deadline)
+
+    assert_nothing_lost(outcome, inputs)
+    assert outcome.dead == []
+    assert outcome.output_ids() == {f"{prefix}-{n}" for n in range(sent)}
+    assert_translations_correct(outcome.outputs)
+    assert_per_key_order(outcome.outputs)
+    return outcome
 
 
 def metric_value(metrics_text: str, name: str, **labels: str) -> float:

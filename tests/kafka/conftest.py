@@ -20,20 +20,16 @@ from tests.kafka.services import (
     Transformer,
     TransformerFactory,
     new_topics,
+    reserved_port,
+    running_broker,
 )
-from tests.support.availability import unavailable
-from tests.support.kafka import KafkaBroker, broker_missing_reason
+from tests.support.kafka import KafkaBroker
 from tests.support.processes import ServerProcess, free_port, python_command
 
 
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
-    reason = broker_missing_reason()
-    if reason:
-        unavailable(f"Kafka broker unavailable: {reason}")
-    broker = KafkaBroker(tmp_path_factory.mktemp("kafka")).start()
-    yield broker
-    broker.stop()
+    yield from running_broker(KafkaBroker(tmp_path_factory.mktemp("kafka")))
 
 
 @pytest.fixture
@@ -43,11 +39,13 @@ def topics(kafka_broker: KafkaBroker) -> Topics:
 
 @pytest.fixture
 def new_predictor(tmp_path: Path) -> Iterator[PredictorFactory]:
-    """`new_predictor()`: a not-yet-started predictor on its own ports (stopped at test end)."""
+    """`new_predictor(*flags)`: a not-yet-started predictor on its own ports, started with the
+    extra predictor `flags` (stopped at test end)."""
     made: list[Predictor] = []
 
-    def make() -> Predictor:
-        predictor = Predictor(tmp_path, free_port(), free_port())
+    def make(*flags: str) -> Predictor:
+        http_port = reserved_port()
+        predictor = Predictor(tmp_path, http_port, reserved_port(http_port), flags)
         made.append(predictor)
         return predictor
 

@@ -2,17 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import random
+import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from tests.support.kafka import KafkaBroker, unique
+from tests.support.availability import unavailable
+from tests.support.kafka import KafkaBroker, broker_missing_reason, unique
 from tests.support.predictor import kserve_predictor_command
 from tests.support.processes import ServerProcess
 
 MODEL = "translator"
+
+
+def reserved_port(*taken: int) -> int:
+    """A free loopback port below the kernel's ephemeral range, for a server that starts later
+    than the clients pointed at it (predictor down at start, killed and restarted).
+
+    A port from `free_port()` lies in the ephemeral range: while nothing listens on it, any
+    outgoing connection on the machine may get it as its local port, including the waiting
+    client's own retries (a TCP self-connect), and the server then cannot bind it. `taken`:
+    ports already handed out for the same server.
+    """
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 12_000), low)
+        if port in taken:
+            continue
+        with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 @dataclass
@@ -23,10 +53,15 @@ class Topics:
     group: str
 
 
+def topic_names() -> Topics:
+    """Fresh input/output/DLQ topic names (not created) and a fresh consumer group."""
+    output = unique("out")
+    return Topics(unique("in"), output, f"{output}.dlq", unique("group"))
+
+
 def new_topics(broker: KafkaBroker) -> Topics:
     """Fresh input/output/DLQ topics (3 partitions each) and a fresh consumer group."""
-    names = Topics(unique("in"), unique("out"), "", unique("group"))
-    names.dlq = f"{names.output}.dlq"
+    names = topic_names()
     broker.create_topics(names.input, names.output, names.dlq, partitions=3)
     return names
 
@@ -38,6 +73,7 @@ class Predictor:
     log_dir: Path
     http_port: int
     grpc_port: int
+    args: tuple[str, ...] = ()  # extra predictor flags, e.g. ("--max_queue_sentences", "64")
     server: ServerProcess | None = None
     starts: int = 0
 
@@ -52,7 +88,7 @@ class Predictor:
     def start(self, timeout: float = 120.0) -> Predictor:
         self.starts += 1
         command = kserve_predictor_command(
-            self.http_port, self.grpc_port, "--max_wait_ms", "5", model_name=MODEL
+            self.http_port, self.grpc_port, "--max_wait_ms", "5", *self.args, model_name=MODEL
         )
         self.server = ServerProcess(
             command, self.log_dir / f"predictor-{self.http_port}-{self.starts}.log"
@@ -69,7 +105,17 @@ class Predictor:
             self.server.stop()
 
 
-PredictorFactory = Callable[[], Predictor]
+PredictorFactory = Callable[..., Predictor]
+
+
+def running_broker(broker: KafkaBroker) -> Iterator[KafkaBroker]:
+    """Start `broker` for a fixture's lifetime (unavailable without java or the broker jars)."""
+    reason = broker_missing_reason()
+    if reason:
+        unavailable(f"Kafka broker unavailable: {reason}")
+    broker.start()
+    yield broker
+    broker.stop()
 
 
 @dataclass

@@ -24,6 +24,7 @@ from tests.kafka.accounting import (
     expected_coordinates,
     good_records,
     metric_value,
+    stop_and_account,
 )
 from tests.kafka.services import (
     Predictor,
@@ -212,18 +213,10 @@ def test_second_consumer_joins_mid_stream(
     assert wait_until(lambda: "kafka partitions assigned " + topics.input in second.server.log(),
                       60), "the second member got partitions"
     time.sleep(3)
-    sent = stream.stop()
-    assert sent < 3000, "the stream was still running when the second member joined"
-    inputs = expected_coordinates(kafka_broker, topics.input)
-    assert len(inputs) == sent
 
-    outcome = collect(kafka_broker, topics.output, topics.dlq, inputs, DEADLINE)
-
-    assert_nothing_lost(outcome, inputs)
-    assert outcome.dead == []
-    assert outcome.output_ids() == {f"join-{n}" for n in range(sent)}
-    assert_translations_correct(outcome.outputs)
-    assert_per_key_order(outcome.outputs)
+    stop_and_account(
+        kafka_broker, topics.input, topics.output, topics.dlq, stream, "join", 3000, DEADLINE
+    )
     for member in (first, second):
         consumed = metric_value(member.metrics(), "argos_kafka_records_consumed_total")
         assert consumed > 0, "both group members took a share of the partitions"

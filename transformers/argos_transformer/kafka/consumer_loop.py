@@ -40,10 +40,12 @@ from argos_transformer.kafka.compat import release_parked_fetches
 from argos_transformer.kafka.faults import Fault
 from argos_transformer.kafka.offsets import OffsetOrderError, PartitionOffsets
 from argos_transformer.kafka.outbound import (
+    HEADER_ID,
     InboundRecord,
     OutboundRecord,
     coordinates_id,
     dead_letter_record,
+    header,
     translation_record,
 )
 from argos_transformer.kafka.retry import Backoff, RetryBudget
@@ -54,6 +56,9 @@ log = logging.getLogger("argos_transformer.kafka")
 TranslateJob = Callable[[TranslationJob, Mapping[str, str]], Awaitable[list[str]]]
 
 POLL_TIMEOUT_MS = 100
+# Without partitions, longer polls: kafka-python 3.0.12 can discard a join round that completes
+# between polls (docs/kafka.md, "rejoin stall"); a poll in progress picks it up.
+UNASSIGNED_POLL_TIMEOUT_MS = 1000
 LAG_INTERVAL_S = 1.0
 REVOKE_GRACE_S = 2.0
 # kafka-python 3.0.12 can stall in a group rejoin (revoked, never assigned again): past this
@@ -143,6 +148,7 @@ class DeliveryEngine:
         self._send_thread = concurrent.futures.ThreadPoolExecutor(1, "kafka-send")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
+        self._room = asyncio.Event()  # set whenever an in-flight record finishes
         self._failure: IngestionFailed | None = None
         self._last_commit = 0.0
         self._last_lag = 0.0
@@ -284,6 +290,7 @@ class DeliveryEngine:
         return sum(len(state.offsets) for state in self._partitions.values())
 
     async def _poll_once(self) -> None:
+        self._room.clear()
         in_flight = self._in_flight()
         metrics.IN_FLIGHT.set(in_flight)
         capacity = self.settings.max_in_flight - in_flight
@@ -301,11 +308,17 @@ class DeliveryEngine:
         if now - self._last_lag >= LAG_INTERVAL_S:
             self._last_lag = now
             marks = {tp: self._lag_base(state) for tp, state in self._partitions.items()}
+        window_full = capacity <= 0
         batch = await self.call_consumer(
-            self._poll_blocking, paused, seeks, commits, max(1, capacity), marks
+            self._poll_blocking, paused, seeks, commits, max(1, capacity), marks, window_full
         )
         for tp, records in batch.items():
             self._take(tp, records)
+        if window_full:
+            # Every partition is paused: the poll above only kept the consumer going (commits,
+            # rebalances). Take more records as soon as one finishes, not a poll timeout later.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._room.wait(), POLL_TIMEOUT_MS / 1000)
 
     def _poll_blocking(
         self,
@@ -314,8 +327,10 @@ class DeliveryEngine:
         commits: dict[TopicPartition, OffsetAndMetadata],
         max_records: int,
         marks: dict[TopicPartition, int | None] | None,
+        window_full: bool = False,
     ) -> dict[TopicPartition, list[InboundRecord]]:
-        """On the consumer thread: apply seeks, pause state and commits, then poll."""
+        """On the consumer thread: apply seeks, pause state and commits, then poll (without
+        waiting when the in-flight window is full)."""
         consumer = self._consumer
         assignment = consumer.assignment()
         self._rejoin_if_stalled(consumer, assignment)
@@ -336,7 +351,11 @@ class DeliveryEngine:
             self._commit_async(commits)
         if marks is not None:
             self._update_lag(assignment, marks)
-        return consumer.poll(timeout_ms=POLL_TIMEOUT_MS, max_records=max_records)
+        if window_full:
+            timeout_ms = 0
+        else:
+            timeout_ms = POLL_TIMEOUT_MS if assignment else UNASSIGNED_POLL_TIMEOUT_MS
+        return consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
 
     def _rejoin_if_stalled(self, consumer: Any, assignment: set[TopicPartition]) -> None:
         """On the consumer thread: leave and rejoin the group after a long spell without
@@ -483,43 +502,62 @@ class DeliveryEngine:
                 state.wakeup.clear()
                 await state.wakeup.wait()
                 continue
-            entry = state.queue[0]
             try:
-                outbound = await entry.task
+                await state.queue[0].task
             except (asyncio.CancelledError, _Abandoned):
                 return  # the partition span was abandoned, or ingestion is stopping
             if not state.active:
                 return
-            state.queue.popleft()
-            await self._send(state, entry, outbound)
+            # The head is done: send it with every finished record right behind it at once.
+            ready: list[tuple[_Entry, OutboundRecord]] = []
+            while state.queue and _succeeded(state.queue[0].task):
+                entry = state.queue.popleft()
+                ready.append((entry, entry.task.result()))
+            await self._send(state, ready)
 
-    async def _send(self, state: _Partition, entry: _Entry, outbound: OutboundRecord) -> None:
+    async def _send(self, state: _Partition, ready: list[tuple[_Entry, OutboundRecord]]) -> None:
+        """Hand `ready` to the producer in order, in one hop to the send thread. A record the
+        producer refuses stops the run: it is handled, and the records after it go back to
+        the head of the queue (sent next, unless the partition was rewound)."""
         assert self._loop is not None
         loop = self._loop
 
-        def send() -> Any:
-            if not state.active:
-                return None
-            return self._producer.send(
-                outbound.topic, value=outbound.value, key=outbound.key, headers=outbound.headers
-            )
+        def send_in_order() -> tuple[list[Any], BaseException | None]:
+            futures: list[Any] = []
+            for _, outbound in ready:
+                if not state.active:
+                    break
+                try:
+                    futures.append(self._producer.send(
+                        outbound.topic, value=outbound.value, key=outbound.key,
+                        headers=outbound.headers,
+                    ))
+                except Exception as exc:  # send() raises for unsendable records
+                    return futures, exc
+            return futures, None
 
-        try:
-            future = await loop.run_in_executor(self._send_thread, send)
-        except Exception as exc:  # send() raises for unsendable records
-            self._send_failed(state, entry, outbound, exc)
+        futures, refused = await loop.run_in_executor(self._send_thread, send_in_order)
+        for (entry, outbound), future in zip(ready, futures, strict=False):
+            future.add_callback(
+                lambda _metadata, e=entry, o=outbound: loop.call_soon_threadsafe(
+                    self._acked, state, e, o
+                )
+            )
+            future.add_errback(
+                lambda exc, e=entry, o=outbound: loop.call_soon_threadsafe(
+                    self._send_failed, state, e, o, exc
+                )
+            )
+        if refused is None:
             return
-        if future is None:
-            return
-        future.add_callback(
-            lambda _metadata: loop.call_soon_threadsafe(self._acked, state, entry, outbound)
-        )
-        future.add_errback(
-            lambda exc: loop.call_soon_threadsafe(self._send_failed, state, entry, outbound, exc)
-        )
+        entry, outbound = ready[len(futures)]
+        self._send_failed(state, entry, outbound, refused)
+        if state.active:
+            state.queue.extendleft(entry for entry, _ in reversed(ready[len(futures) + 1 :]))
 
     def _acked(self, state: _Partition, entry: _Entry, outbound: OutboundRecord) -> None:
         state.offsets.done(entry.record.offset)
+        self._room.set()
         if outbound.topic == self.settings.output_topic:
             metrics.PRODUCED.labels(outbound.topic).inc()
         else:
@@ -538,9 +576,13 @@ class DeliveryEngine:
         if outbound.topic == self.settings.output_topic and isinstance(exc, _UNSENDABLE):
             # The translation itself cannot be written (too large for the broker): that is
             # permanent, so the input goes to the dead-letter topic instead.
-            fault = Fault(False, "output_too_large", str(exc), 413, type(exc).__name__)
-            dead = self._dead_letter(record, fault, 1, None)
-            self._loop.create_task(self._send(state, entry, dead))  # type: ignore[union-attr]
+            message = (
+                f"the output record ({len(outbound.value or b'')} bytes of value) is larger "
+                f"than topic {outbound.topic} accepts: {exc}"
+            )
+            fault = Fault(False, "output_too_large", message, 413, type(exc).__name__)
+            dead = self._dead_letter(record, fault, 1, header(outbound.headers, HEADER_ID))
+            self._loop.create_task(self._send(state, [(entry, dead)]))  # type: ignore[union-attr]
             return
         log.error(
             "kafka write to %s failed for record %s-%d-%d: %s; rewinding the partition",
@@ -652,6 +694,10 @@ class DeliveryEngine:
         for task in pending:
             task.cancel()
         return not pending
+
+
+def _succeeded(task: asyncio.Task[OutboundRecord]) -> bool:
+    return task.done() and not task.cancelled() and task.exception() is None
 
 
 def _text_headers(record: InboundRecord) -> dict[str, str]:

@@ -114,11 +114,17 @@ class KafkaSettings:
         }
 
     def producer_config(self) -> dict[str, Any]:
-        # Idempotent, acks=all: per-partition order survives the producer's own retries.
+        # acks=all, one request in flight per broker: per-partition order survives the
+        # producer's own retries. Not idempotent: kafka-python 3.0.12's idempotent producer
+        # turns any non-retriable batch error (e.g. one translation over the output topic's
+        # max.message.bytes) into a fatal state that fails every later send, forever. Without
+        # it, only that record's send fails and it is dead-lettered. A producer retry may write
+        # a record twice; duplicates keep their id, as after any at-least-once redelivery.
         return {
             **self.connection_config(),
             "acks": "all",
-            "enable_idempotence": True,
+            "enable_idempotence": False,
+            "max_in_flight_requests_per_connection": 1,
             "linger_ms": 5,
             "delivery_timeout_ms": int(self.produce_timeout_s * 1000),
             "request_timeout_ms": min(30_000, int(self.produce_timeout_s * 1000)),
