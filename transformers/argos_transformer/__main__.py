@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         "probes must not reach the predictor, e.g. to let a serverless predictor scale to zero)",
     )
     group.add_argument(
-        "--predictor_calls_in_flight", type=int, default=8,
+        "--predictor_calls_in_flight", type=int, default=4,
         help="calls to the predictor at once; concurrent translations beyond that wait and share "
         "the next call for their language pair (up to --texts_per_call texts)",
     )
