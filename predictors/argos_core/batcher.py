@@ -2,7 +2,8 @@
 
 Sentences are queued per key (language pair). A worker takes the key whose oldest sentence has
 waited longest, waits until the batch is full or that sentence has waited `max_wait`, and runs
-the batch in a thread (CTranslate2 releases the GIL). While a batch runs, new sentences queue up,
+the batch in a thread (CTranslate2 releases the GIL); idle workers split what is queued between
+them. While a batch runs, new sentences queue up,
 so under load batches fill by themselves. The queue is bounded: past it, `Overloaded`.
 """
 
@@ -48,6 +49,7 @@ class DynamicBatcher:
         self._workers_count = workers
         self._queues: dict[Hashable, deque[_Pending]] = {}
         self._queued = 0
+        self._idle_workers = 0
         self._arrived = asyncio.Event()
         self._workers: list[asyncio.Task] = []
         self._executor: ThreadPoolExecutor | None = None
@@ -112,7 +114,11 @@ class DynamicBatcher:
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            key, batch = await self._next_batch()
+            self._idle_workers += 1
+            try:
+                key, batch = await self._next_batch()
+            finally:
+                self._idle_workers -= 1
             try:
                 results = await loop.run_in_executor(
                     self._executor, self._run_batch, key, [p.sentence for p in batch]
@@ -145,7 +151,11 @@ class DynamicBatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._arrived.wait(), wait)
                 continue
-            batch = [queue.popleft() for _ in range(min(len(queue), self.max_batch_sentences))]
+            # Idle workers share what is queued, so they translate side by side rather than one
+            # taking everything while the others wait for the next arrivals.
+            share = -(-len(queue) // max(1, self._idle_workers))
+            size = min(len(queue), self.max_batch_sentences, share)
+            batch = [queue.popleft() for _ in range(size)]
             self._queued -= len(batch)
             metrics.QUEUE_SENTENCES.set(self._queued)
             return key, batch

@@ -53,6 +53,15 @@ async def test_batches_are_capped_and_grouped_by_key() -> None:
     assert sorted(s for key, batch in run.batches if key == "k1" for s in batch) == sentences
 
 
+async def test_idle_workers_split_what_is_queued_and_translate_side_by_side() -> None:
+    run = RecordingBatch(delay_s=0.05)
+    batcher = make(run, workers=2)
+    results = await batcher.submit("k", list("abcdef"))
+    await batcher.close()
+    assert results == [f"k:{c}" for c in "ABCDEF"]
+    assert sorted(len(sentences) for _, sentences in run.batches) == [3, 3]
+
+
 async def test_full_queue_answers_overloaded_and_recovers() -> None:
     run = RecordingBatch()
     run.release.clear()
