@@ -88,15 +88,50 @@ async def grpc_call(stub: GRPCInferenceServiceStub, texts: list[str], expected: 
     return "ok" if answer == expected else f"wrong: {answer[:2]}"
 
 
+TRANSFORMER_METRIC = re.compile(
+    r"^(request_preprocess_seconds_count|argos_transformer_waiting_texts)(?:\{[^}]*\})? (\S+)$",
+    re.M,
+)
+
+
+def transformer_progress(metrics_url: str) -> tuple[float, float]:
+    """(requests the transformer has accepted, texts waiting for a predictor call)."""
+    values = {"request_preprocess_seconds_count": 0.0, "argos_transformer_waiting_texts": 0.0}
+    for name, value in TRANSFORMER_METRIC.findall(httpx.get(metrics_url, timeout=10).text):
+        values[name] += float(value)
+    return values["request_preprocess_seconds_count"], values["argos_transformer_waiting_texts"]
+
+
+async def wait_transformer_accepted(metrics_url: str, before: float, requests: int) -> float:
+    """Until the transformer has accepted every request (its preprocess ran); returns the texts
+    still waiting for a predictor call at that moment (work the shutdown must finish)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        accepted, waiting = await asyncio.to_thread(transformer_progress, metrics_url)
+        if accepted >= before + requests:
+            return waiting
+        await asyncio.sleep(0.05)
+    raise AssertionError("the requests were not all accepted within 60 s")
+
+
 async def sigterm_under_load(
     server: ServerProcess, metrics_url: str, calls: list[Callable[[], Awaitable[str]]],
-    sentences: int,
+    sentences: int, transformer_metrics_url: str | None = None,
 ) -> tuple[list[str], float, float, int | None]:
     """Start every call, wait until all are accepted, SIGTERM; returns (outcomes, sentences
-    queued at the signal, seconds from the signal to exit, exit code)."""
+    (for the transformer: texts) queued at the signal, seconds from the signal to exit, exit
+    code). A transformer queues requests itself, so its own metrics say when all are in."""
     _, translated_before = progress(metrics_url)
+    accepted_before = (
+        transformer_progress(transformer_metrics_url)[0] if transformer_metrics_url else 0.0
+    )
     tasks = [asyncio.create_task(call()) for call in calls]
-    queued = await wait_all_accepted(metrics_url, translated_before, sentences)
+    if transformer_metrics_url:
+        queued = await wait_transformer_accepted(
+            transformer_metrics_url, accepted_before, len(calls)
+        )
+    else:
+        queued = await wait_all_accepted(metrics_url, translated_before, sentences)
     signalled = time.monotonic()
     server.signal(signal.SIGTERM)
     outcomes = await asyncio.gather(*tasks)
@@ -112,8 +147,11 @@ def v2_outputs(body: dict) -> list[str]:
     return body["outputs"][0]["data"]
 
 
-def report(name: str, outcomes: list[str], queued: float, seconds: float, code: int | None) -> None:
-    print(f"{name}: SIGTERM with {queued:.0f} sentences queued; {outcomes.count('ok')}/"
+def report(
+    name: str, outcomes: list[str], queued: float, seconds: float, code: int | None,
+    unit: str = "sentences",
+) -> None:
+    print(f"{name}: SIGTERM with {queued:.0f} {unit} queued; {outcomes.count('ok')}/"
           f"{len(outcomes)} answered ok; exit {code} after {seconds:.1f} s")
     assert [o for o in outcomes if o != "ok"] == []
     assert seconds < KSERVE_GRACE_S
@@ -185,9 +223,9 @@ async def test_transformer_drains_on_sigterm(tmp_path: Path) -> None:
                     client, transformer.predict_url, {"instances": e}, s, v1_predictions))
             outcomes, queued, seconds, code = await sigterm_under_load(
                 transformer.server, f"{predictor.base_url}/metrics", calls,
-                REST_SENTENCES,
+                REST_SENTENCES, f"{transformer.base_url}/metrics",
             )
-        report("transformer", outcomes, queued, seconds, code)
+        report("transformer", outcomes, queued, seconds, code, unit="texts")
         assert predictor.server.alive()
     finally:
         if transformer is not None:
