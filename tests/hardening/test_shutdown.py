@@ -30,11 +30,14 @@ KSERVE_GRACE_S = 30
 REST_REQUESTS = 16
 GRPC_REQUESTS = 4
 TEXTS_PER_REQUEST = 100
-SENTENCES_PER_TEXT = 3  # 5-6,000 sentences in flight: seconds of work to drain
+SENTENCES_PER_TEXT = 6  # 10-12,000 sentences in flight: seconds of work to drain
 REST_SENTENCES = REST_REQUESTS * TEXTS_PER_REQUEST * SENTENCES_PER_TEXT
 # A queue large enough to hold the whole load: nothing is refused, all of it is in flight.
+# One batch in flight at a time: the running batch is the only work in neither metric, and the
+# engine cannot finish the load while the last requests are still arriving.
 BATCH = 32
-BIG_QUEUE = ("--max_queue_sentences", "40000", "--max_batch_sentences", str(BATCH))
+ENGINE = {"max_queue_sentences": 40000, "max_batch_sentences": BATCH, "inter_threads": 1}
+BIG_QUEUE = tuple(part for name, value in ENGINE.items() for part in (f"--{name}", str(value)))
 METRIC = re.compile(
     r"^(argos_queue_sentences|argos_sentences_translated_total)(?:\{[^}]*\})? (\S+)$", re.M
 )
@@ -50,8 +53,8 @@ def progress(metrics_url: str) -> tuple[float, float]:
 
 async def wait_all_accepted(metrics_url: str, translated_before: float, sentences: int) -> float:
     """Until every sentence sent is queued, in the running batch, or translated: each request
-    was accepted. A running batch (at most BATCH sentences) is in neither metric; a request
-    (300 sentences) is larger, so the slack cannot hide one. Returns the sentences still queued
+    was accepted. The running batch (at most BATCH sentences) is in neither metric; a request
+    (600 sentences) is larger, so the slack cannot hide one. Returns the sentences still queued
     at that moment (work the shutdown must finish)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -189,7 +192,7 @@ async def test_kserve_predictor_drains_rest_and_grpc_on_sigterm(tmp_path: Path) 
 async def test_mlserver_drains_on_sigterm(tmp_path: Path) -> None:
     mlserver = start_mlserver(
         tmp_path,
-        extra={"max_queue_sentences": 40000, "max_batch_sentences": BATCH, "max_wait_ms": 5},
+        extra={**ENGINE, "max_wait_ms": 5},
     )
     try:
         limits = httpx.Limits(max_connections=REST_REQUESTS)
