@@ -9,7 +9,7 @@
 # Settings (environment): KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1),
 # KAFKA_DATA_DIR (.kafka/data), KAFKA_LIB_DIR (.kafka/lib, filled by `make kafka-jars`),
 # KAFKA_HEAP_OPTS, KAFKA_JVM_OPTS, KAFKA_START_TIMEOUT (seconds, 90),
-# KAFKA_EXTRA_PROPERTIES (lines appended to server.properties).
+# KAFKA_EXTRA_PROPERTIES (lines appended to server.properties), KAFKA_CLUSTER_ID (random).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -82,10 +82,11 @@ format_storage() {
     return
   fi
   # A random cluster id: 16 random bytes, URL-safe base64 without padding (Kafka's Uuid format).
-  local cluster_id
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  # Passed as --cluster-id=ID: one id in 64 starts with "-", which would read as an option.
+  local cluster_id="${KAFKA_CLUSTER_ID:-}"
+  [[ -n "$cluster_id" ]] || cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
   log "formatting $log_dirs (cluster id $cluster_id)"
-  "${java_cmd[@]}" kafka.tools.StorageTool format --cluster-id "$cluster_id" \
+  "${java_cmd[@]}" kafka.tools.StorageTool format --cluster-id="$cluster_id" \
     --config "$config_file" --ignore-formatted >/dev/null
 }
 

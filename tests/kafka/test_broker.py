@@ -26,6 +26,8 @@ def test_broker_script_up_status_down(tmp_path) -> None:
     port = free_port()
     env = {
         **os.environ,
+        # one random id in 64 starts with "-" (URL-safe base64); the formatter must take it
+        "KAFKA_CLUSTER_ID": "-oG9L40Ovqno11jtN4GnYw",
         "KAFKA_PORT": str(port),
         "KAFKA_CONTROLLER_PORT": str(free_port()),
         "KAFKA_DATA_DIR": str(tmp_path / "data"),
