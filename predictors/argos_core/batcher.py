@@ -1,10 +1,20 @@
 """Dynamic batching: concurrent requests for one language pair end in one translate_batch call.
 
-Sentences are queued per key (language pair). A worker takes the key whose oldest sentence has
-waited longest, waits until the batch is full or that sentence has waited `max_wait`, and runs
-the batch in a thread (CTranslate2 releases the GIL); idle workers split what is queued between
-them. While a batch runs, new sentences queue up,
-so under load batches fill by themselves. The queue is bounded: past it, `Overloaded`.
+Sentences are queued per key (language pair); batches run in a thread pool, one per worker
+(CTranslate2 releases the GIL). A free worker takes the key whose oldest sentence has waited
+longest and sizes its batch to its share of the work in hand: (queued + being translated) /
+workers, at most `max_batch_sentences`. With its share queued it goes once no sentence has
+arrived for `max_wait`; short of it, it waits for more. Either way it waits at most
+`max_wait_fraction` of the key's recent batch duration (never less than `max_wait`) from when
+it became free, or from its oldest sentence's arrival if that came later. The queue is
+bounded: past it, `Overloaded`.
+
+Why shares and not "take everything queued": in a closed loop (callers that send again when
+answered) whatever split of callers between workers forms first persists, since each worker's
+callers come back to the queue together. A worker that took 31 of 32 callers leaves the other
+translating batches of one, at a fraction of the engine's throughput. Sizing batches by share,
+and letting a free worker wait a few milliseconds for the callers it just answered, converges
+to equal batches; the wait costs a small fraction of a batch's duration.
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,15 +52,18 @@ class DynamicBatcher:
         max_wait_s: float,
         max_queue_sentences: int,
         workers: int = 1,
+        max_wait_fraction: float = 0.0,
     ) -> None:
         self._run_batch = run_batch
         self.max_batch_sentences = max_batch_sentences
         self.max_wait_s = max_wait_s
+        self.max_wait_fraction = max_wait_fraction
+        self._batch_seconds: dict[Hashable, float] = {}  # recent batch duration per key
         self.max_queue_sentences = max_queue_sentences
         self._workers_count = workers
         self._queues: dict[Hashable, deque[_Pending]] = {}
         self._queued = 0
-        self._idle_workers = 0
+        self._running = 0  # sentences in the batches being translated
         self._arrived = asyncio.Event()
         self._workers: list[asyncio.Task] = []
         self._executor: ThreadPoolExecutor | None = None
@@ -72,7 +86,7 @@ class DynamicBatcher:
             )
         self._ensure_workers()
         loop = asyncio.get_running_loop()
-        now = loop.time()
+        now = time.monotonic()
         queue = self._queues.setdefault(key, deque())
         futures = []
         for sentence in sentences:
@@ -114,11 +128,9 @@ class DynamicBatcher:
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            self._idle_workers += 1
-            try:
-                key, batch = await self._next_batch()
-            finally:
-                self._idle_workers -= 1
+            key, batch = await self._next_batch()
+            started = time.monotonic()
+            self._running += len(batch)
             try:
                 results = await loop.run_in_executor(
                     self._executor, self._run_batch, key, [p.sentence for p in batch]
@@ -129,12 +141,15 @@ class DynamicBatcher:
                     if not pending.future.done():
                         pending.future.set_exception(exc)
                 continue
+            finally:
+                self._running -= len(batch)
+            self._batch_done(key, time.monotonic() - started)
             for pending, result in zip(batch, results, strict=True):
                 if not pending.future.done():
                     pending.future.set_result(result)
 
     async def _next_batch(self) -> tuple[Hashable, list[_Pending]]:
-        loop = asyncio.get_running_loop()
+        free_since = time.monotonic()
         while True:
             self._drop_cancelled()
             if not self._queued:
@@ -145,20 +160,35 @@ class DynamicBatcher:
                 (k for k, q in self._queues.items() if q), key=lambda k: self._queues[k][0].enqueued
             )
             queue = self._queues[key]
-            wait = queue[0].enqueued + self.max_wait_s - loop.time()
+            # This worker's share of the work in hand (queued and running): workers translate
+            # side by side in batches of similar size, rather than one taking everything while
+            # the others run batches of one.
+            share = min(
+                self.max_batch_sentences,
+                -(-(len(queue) + self._running) // self._workers_count),
+            )
+            leave_at = max(queue[0].enqueued, free_since) + self._hold_s(key)
+            if len(queue) >= share:  # enough for this worker: go once arrivals pause
+                leave_at = min(leave_at, queue[-1].enqueued + self.max_wait_s)
+            wait = leave_at - time.monotonic()
             if len(queue) < self.max_batch_sentences and wait > 0:
                 self._arrived.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._arrived.wait(), wait)
                 continue
-            # Idle workers share what is queued, so they translate side by side rather than one
-            # taking everything while the others wait for the next arrivals.
-            share = -(-len(queue) // max(1, self._idle_workers))
-            size = min(len(queue), self.max_batch_sentences, share)
+            size = min(len(queue), share)
             batch = [queue.popleft() for _ in range(size)]
             self._queued -= len(batch)
             metrics.QUEUE_SENTENCES.set(self._queued)
             return key, batch
+
+    def _hold_s(self, key: Hashable) -> float:
+        """How long the oldest sentence of `key` may be held while more keep arriving."""
+        return max(self.max_wait_s, self.max_wait_fraction * self._batch_seconds.get(key, 0.0))
+
+    def _batch_done(self, key: Hashable, seconds: float) -> None:
+        previous = self._batch_seconds.get(key)
+        self._batch_seconds[key] = seconds if previous is None else 0.7 * previous + 0.3 * seconds
 
     def _drop_cancelled(self) -> None:
         for queue in self._queues.values():

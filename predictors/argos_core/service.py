@@ -44,6 +44,7 @@ class TranslationService:
             self._run_batch,
             max_batch_sentences=settings.max_batch_sentences,
             max_wait_s=settings.max_wait_s,
+            max_wait_fraction=settings.max_wait_fraction,
             max_queue_sentences=settings.max_queue_sentences,
             workers=settings.inter_threads,
         )

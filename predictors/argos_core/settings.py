@@ -33,6 +33,7 @@ class EngineSettings:
     max_batch_sentences: int = 64
     max_batch_tokens: int = 4096
     max_wait_ms: float = 2.0
+    max_wait_fraction: float = 0.1
     max_queue_sentences: int = 4096
     max_text_chars: int = 10_000
     max_texts: int = 256
@@ -54,7 +55,9 @@ class EngineSettings:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("inter_threads", "intra_threads", "cache_size", "max_wait_ms"):
+        for name in (
+            "inter_threads", "intra_threads", "cache_size", "max_wait_ms", "max_wait_fraction"
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.device not in ("cpu", "cuda", "auto"):

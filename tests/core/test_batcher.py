@@ -13,12 +13,15 @@ from argos_core.errors import Overloaded
 class RecordingBatch:
     def __init__(self, delay_s: float = 0.0) -> None:
         self.batches: list[tuple[object, list[str]]] = []
+        self.started: dict[str, float] = {}  # sentence -> when its batch started
         self.delay_s = delay_s
         self.release = threading.Event()
         self.release.set()
 
     def __call__(self, key: object, sentences: list[str]) -> list[str]:
         self.release.wait(5)
+        now = time.monotonic()
+        self.started.update(dict.fromkeys(sentences, now))
         time.sleep(self.delay_s)
         self.batches.append((key, list(sentences)))
         return [f"{key}:{s.upper()}" for s in sentences]
@@ -60,6 +63,57 @@ async def test_idle_workers_split_what_is_queued_and_translate_side_by_side() ->
     await batcher.close()
     assert results == [f"k:{c}" for c in "ABCDEF"]
     assert sorted(len(sentences) for _, sentences in run.batches) == [3, 3]
+
+
+async def test_closed_loop_callers_settle_into_equal_batches_per_worker() -> None:
+    """Callers that send again as soon as they are answered (a benchmark's closed loop, a
+    Kafka consumer's window) end up split evenly between the workers, whatever split the
+    first arrivals made."""
+    run = RecordingBatch(delay_s=0.04)
+    batcher = make(run, workers=2, max_batch_sentences=64, max_wait_s=0.002,
+                   max_wait_fraction=0.25)
+
+    async def caller(name: str, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)  # arrivals spread over the first batches
+        for round_ in range(12):
+            sentence = f"{name}-{round_}"
+            assert await batcher.submit("k", [sentence]) == [f"k:{sentence.upper()}"]
+
+    await asyncio.gather(*(caller(f"c{i}", 0.003 * i) for i in range(12)))
+    await batcher.close()
+    sizes = [len(sentences) for _, sentences in run.batches]
+    # the first two batches take the first arrivals; from then on, 6 and 6 (until callers end)
+    assert sizes[2:14].count(6) >= 10, sizes
+
+
+async def test_a_free_worker_waits_for_its_share_at_most_its_hold() -> None:
+    """A sentence arriving while the other workers are busy with large batches waits for
+    company for `max_wait_fraction` of a batch's duration, not for the busy workers."""
+    run = RecordingBatch(delay_s=0.3)
+    batcher = make(run, workers=3, max_batch_sentences=64, max_wait_s=0.002,
+                   max_wait_fraction=0.2)
+    await batcher.submit("k", ["history"])  # a batch takes 0.3 s: the hold is 0.06 s
+    busy = asyncio.create_task(batcher.submit("k", [f"busy-{i}" for i in range(4)]))
+    await asyncio.sleep(0.05)  # two workers translate two sentences each
+    sent = time.monotonic()
+    assert await batcher.submit("k", ["lone"]) == ["k:LONE"]
+    waited = run.started["lone"] - sent
+    await busy
+    await batcher.close()
+    assert [len(s) for _, s in run.batches] == [1, 2, 2, 1]
+    assert 0.04 <= waited < 0.25, waited
+
+
+async def test_a_lone_sentence_with_idle_workers_is_not_held() -> None:
+    """Nothing else in hand: the batch leaves as soon as arrivals pause (`max_wait`), however
+    long batches take."""
+    run = RecordingBatch(delay_s=0.2)
+    batcher = make(run, workers=2, max_wait_s=0.002, max_wait_fraction=0.5)
+    await batcher.submit("k", ["history"])  # the hold would be 0.1 s
+    sent = time.monotonic()
+    await batcher.submit("k", ["lone"])
+    await batcher.close()
+    assert run.started["lone"] - sent < 0.05
 
 
 async def test_full_queue_answers_overloaded_and_recovers() -> None:
