@@ -80,6 +80,38 @@ def test_translates_every_record_keeping_per_key_order(
     assert "argos_kafka_consumer_lag{" in metrics
 
 
+def test_translation_slots_and_held_records_are_bounded_apart(
+    kafka_broker: KafkaBroker, topics: Topics, shared_predictor: Predictor,
+    kafka_transformer: TransformerFactory,
+) -> None:
+    """`max_in_flight` bounds the records being translated; `max_buffered` every record held
+    until the broker acknowledges its output. A record waiting for its acknowledgement leaves
+    its translation slot to the next record."""
+    transformer = kafka_transformer(
+        shared_predictor.host, "--kafka_max_in_flight", "4", "--kafka_max_buffered", "12"
+    )
+    records = good_records("bounded", 800)
+    kafka_broker.produce(topics.input, records)
+    inputs = expected_coordinates(kafka_broker, topics.input)
+    translating, held = [], []
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        metrics = transformer.metrics()
+        translating.append(metric_value(metrics, "argos_kafka_records_translating"))
+        held.append(metric_value(metrics, "argos_kafka_records_in_flight"))
+        if metric_value(metrics, "argos_kafka_records_produced_total", topic=topics.output) >= 800:
+            break
+        time.sleep(0.005)
+
+    outcome = collect(kafka_broker, topics.output, topics.dlq, inputs, DEADLINE)
+    assert_nothing_lost(outcome, inputs)
+    assert_translations_correct(outcome.outputs)
+    assert_per_key_order(outcome.outputs)
+    assert max(translating) <= 4
+    assert max(held) <= 12
+    assert max(held) > 4, "records waiting for the broker still held translation slots"
+
+
 def test_poison_records_go_to_the_dlq_and_neighbours_are_unaffected(
     kafka_broker: KafkaBroker, topics: Topics, shared_predictor: Predictor,
     kafka_transformer: TransformerFactory,

@@ -30,6 +30,7 @@ def test_environment_configures_everything(monkeypatch: pytest.MonkeyPatch) -> N
         "KAFKA_DLQ_TOPIC": "dead",
         "KAFKA_GROUP_ID": "g1",
         "KAFKA_MAX_IN_FLIGHT": "32",
+        "KAFKA_MAX_BUFFERED": "100",
         "KAFKA_RETRY_BUDGET_S": "60",
         "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
         "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
@@ -43,6 +44,7 @@ def test_environment_configures_everything(monkeypatch: pytest.MonkeyPatch) -> N
     assert settings.input_topics == ("in-a", "in-b")
     assert settings.dead_letter_topic == "dead"
     assert settings.max_in_flight == 32
+    assert settings.buffered_limit == 100
     assert settings.retry_budget_s == 60.0
     consumer = settings.consumer_config()
     assert consumer["group_id"] == "g1"
@@ -51,6 +53,7 @@ def test_environment_configures_everything(monkeypatch: pytest.MonkeyPatch) -> N
     assert consumer["sasl_plain_username"] == "user"
     assert consumer["ssl_cafile"] == "/etc/ca.pem"
     assert consumer["ssl_check_hostname"] is False
+    assert consumer["fetch_max_wait_ms"] == 100
     producer = settings.producer_config()
     assert producer["acks"] == "all"
     # order without idempotence (kafka-python 3.0.12's idempotent producer dies on one
@@ -68,6 +71,7 @@ def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     assert settings.output_topic == "flag-out"
     assert settings.max_in_flight == 8
+    assert settings.buffered_limit == 32, "by default 4 x max in-flight"
     assert settings.dead_letter_topic == "flag-out.dlq"
 
 
@@ -79,6 +83,10 @@ def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"KAFKA_INPUT_TOPICS": "in", "KAFKA_OUTPUT_TOPIC": "in"}, "differ"),
         ({"KAFKA_INPUT_TOPICS": "in", "KAFKA_OUTPUT_TOPIC": "out", "KAFKA_MAX_IN_FLIGHT": "0"},
          "in-flight"),
+        ({"KAFKA_INPUT_TOPICS": "in", "KAFKA_OUTPUT_TOPIC": "out", "KAFKA_MAX_IN_FLIGHT": "64",
+          "KAFKA_MAX_BUFFERED": "32"}, "max buffered"),
+        ({"KAFKA_INPUT_TOPICS": "in", "KAFKA_OUTPUT_TOPIC": "out", "KAFKA_MAX_BUFFERED": "-1"},
+         "max buffered"),
         ({"KAFKA_INPUT_TOPICS": "in", "KAFKA_OUTPUT_TOPIC": "out",
           "KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}, "sasl_mechanism"),
     ],

@@ -148,7 +148,8 @@ class DeliveryEngine:
         self._send_thread = concurrent.futures.ThreadPoolExecutor(1, "kafka-send")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
-        self._room = asyncio.Event()  # set whenever an in-flight record finishes
+        self._room = asyncio.Event()  # set whenever a record is translated or acknowledged
+        self._translating = 0  # records whose translation (or dead-letter decision) runs
         self._failure: IngestionFailed | None = None
         self._last_commit = 0.0
         self._last_lag = 0.0
@@ -169,9 +170,11 @@ class DeliveryEngine:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         log.info(
-            "kafka ingestion started topics=%s output=%s dlq=%s group=%s max_in_flight=%d",
+            "kafka ingestion started topics=%s output=%s dlq=%s group=%s max_in_flight=%d "
+            "max_buffered=%d",
             ",".join(self.settings.input_topics), self.settings.output_topic,
             self.settings.dead_letter_topic, self.settings.group_id, self.settings.max_in_flight,
+            self.settings.buffered_limit,
         )
         try:
             while not self._stop.is_set():
@@ -189,6 +192,7 @@ class DeliveryEngine:
             self._consumer_thread.shutdown(wait=True)
             self._send_thread.shutdown(wait=True)
             metrics.IN_FLIGHT.set(0)
+            metrics.TRANSLATING.set(0)
             metrics.PAUSED.set(0)
 
     async def _close_clients(self) -> None:
@@ -287,13 +291,20 @@ class DeliveryEngine:
     # --- polling --------------------------------------------------------------------------------
 
     def _in_flight(self) -> int:
+        """Records taken and not yet acknowledged (translating, waiting, being written)."""
         return sum(len(state.offsets) for state in self._partitions.values())
 
     async def _poll_once(self) -> None:
         self._room.clear()
         in_flight = self._in_flight()
         metrics.IN_FLIGHT.set(in_flight)
-        capacity = self.settings.max_in_flight - in_flight
+        metrics.TRANSLATING.set(self._translating)
+        # Translation concurrency and the records held are bounded apart: a record waiting for
+        # the broker's acknowledgement no longer occupies a translation slot.
+        capacity = min(
+            self.settings.max_in_flight - self._translating,
+            self.settings.buffered_limit - in_flight,
+        )
         assigned = set(self._partitions)
         paused = assigned if capacity <= 0 else {
             tp for tp, state in self._partitions.items() if state.failing
@@ -395,9 +406,15 @@ class DeliveryEngine:
                 continue
             metrics.CONSUMED.labels(tp.topic).inc()
             task = asyncio.create_task(self._outcome(state, record))
+            self._translating += 1
+            task.add_done_callback(self._translated)
             state.queue.append(_Entry(record, time.monotonic(), task))
             state.idle.clear()
         state.wakeup.set()
+
+    def _translated(self, _task: asyncio.Task[OutboundRecord]) -> None:
+        self._translating -= 1
+        self._room.set()
 
     # --- one record: translate (retrying transient faults) or dead-letter ----------------------
 

@@ -27,7 +27,13 @@ REWOUND = Counter(
     ["topic"],
 )
 COMMITS = Counter("argos_kafka_offset_commits_total", "Offset commits sent to the group")
-IN_FLIGHT = Gauge("argos_kafka_records_in_flight", "Records taken but not yet done")
+IN_FLIGHT = Gauge(
+    "argos_kafka_records_in_flight",
+    "Records taken and not yet acknowledged (translating, waiting for their turn, being written)",
+)
+TRANSLATING = Gauge(
+    "argos_kafka_records_translating", "Records being translated (at most max in-flight)"
+)
 PAUSED = Gauge("argos_kafka_partitions_paused", "Assigned partitions currently paused")
 LAG = Gauge(
     "argos_kafka_consumer_lag",

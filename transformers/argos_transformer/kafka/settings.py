@@ -27,7 +27,9 @@ class KafkaSettings:
     client_id: str = field(default_factory=lambda: f"argos-transformer-{socket.gethostname()}")
     auto_offset_reset: str = "earliest"
     # Delivery.
-    max_in_flight: int = 64
+    max_in_flight: int = 64  # records being translated
+    # records taken and not yet acknowledged by the broker; 0 = 4 x max_in_flight
+    max_buffered: int = 0
     max_record_bytes: int = 1 << 20
     commit_interval_s: float = 1.0
     # Transient faults: capped exponential backoff; 0 budget = retry forever.
@@ -64,6 +66,11 @@ class KafkaSettings:
             raise ValueError("kafka: the output and DLQ topics must differ from the input topics")
         if self.max_in_flight < 1:
             raise ValueError("kafka: max in-flight must be at least 1")
+        if self.max_buffered and self.max_buffered < self.max_in_flight:
+            raise ValueError(
+                f"kafka: max buffered ({self.max_buffered}) must be 0 or at least max in-flight "
+                f"({self.max_in_flight})"
+            )
         if self.retry_backoff_s <= 0 or self.retry_backoff_max_s < self.retry_backoff_s:
             raise ValueError("kafka: retry backoff must be > 0 and at most its cap")
         if self.retry_budget_s < 0:
@@ -74,6 +81,10 @@ class KafkaSettings:
             raise ValueError(f"kafka: SASL mechanism must be one of {SASL_MECHANISMS}")
         if self.security_protocol.startswith("SASL") and not self.sasl_mechanism:
             raise ValueError("kafka: a SASL security protocol needs --kafka_sasl_mechanism")
+
+    @property
+    def buffered_limit(self) -> int:
+        return self.max_buffered or 4 * self.max_in_flight
 
     @property
     def dead_letter_topic(self) -> str:
@@ -110,6 +121,11 @@ class KafkaSettings:
             "heartbeat_interval_ms": self.heartbeat_interval_ms,
             "max_poll_interval_ms": self.max_poll_interval_ms,
             "max_poll_records": self.max_in_flight,
+            # kafka-python keeps one fetch in flight per broker. The bridge pauses partitions
+            # often (full window, retries), so that fetch may ask only for caught-up partitions
+            # and the broker holds it for fetch_max_wait_ms (default 500) while the others'
+            # records wait behind it: seen as half-second stalls in a backlog.
+            "fetch_max_wait_ms": 100,
             "max_partition_fetch_bytes": max(1 << 20, self.max_record_bytes + 1024),
         }
 
@@ -207,6 +223,9 @@ _FLAGS: tuple[tuple[str, str, Any, str], ...] = (
      "where a new group starts: earliest (default) or latest"),
     ("kafka_max_in_flight", "KAFKA_MAX_IN_FLIGHT", int,
      "records translated concurrently (default 64)"),
+    ("kafka_max_buffered", "KAFKA_MAX_BUFFERED", int,
+     "records held from poll to the broker's acknowledgement: translating, waiting for their "
+     "partition's turn or being written (default 0 = 4 x max in-flight)"),
     ("kafka_max_record_bytes", "KAFKA_MAX_RECORD_BYTES", int,
      "larger record values go to the DLQ (default 1 MiB)"),
     ("kafka_commit_interval_s", "KAFKA_COMMIT_INTERVAL_S", float,
