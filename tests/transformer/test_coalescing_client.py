@@ -73,6 +73,22 @@ async def test_waiting_callers_share_calls_and_each_gets_its_own_translations(
     assert [t for texts in calls[1:] for t in texts] == [x for w in words for x in (w, w + "b")]
 
 
+async def test_a_burst_shares_one_call_even_with_free_slots(upstream: RecordingUpstream) -> None:
+    """Callers started together (a Kafka poll's records) leave together: with four free call
+    slots, the first four would otherwise each take a slot alone and the rest wait for them."""
+    client = CoalescingClient(
+        PredictorClient(upstream.host, "v2", "translator", timeout_s=10),
+        max_texts_per_call=64, max_calls_in_flight=4,
+    )
+    try:
+        words = [f"w{i}" for i in range(20)]
+        results = await asyncio.gather(*(client.translate([w], "en", "es") for w in words))
+    finally:
+        await client.aclose()
+    assert results == [[w.upper()] for w in words]
+    assert sent_texts(upstream) == [words]
+
+
 async def test_an_idle_call_goes_out_alone_with_all_its_headers(
     upstream: RecordingUpstream, coalescing: CoalescingClient
 ) -> None:

@@ -1,12 +1,14 @@
 """Concurrent translations for the same language pair share predictor calls.
 
-At most `max_calls_in_flight` calls to the predictor run at once. A call that finds a free slot
-goes out at once (no added latency when the transformer is idle); the others wait, and when a
-slot frees up the waiting ones for one pair leave together in a single call of at most
-`max_texts_per_call` texts. At most `max_waiting_texts` texts wait: beyond that a call fails at
-once with `TransformerOverloaded` (503, Retry-After), so overload is refused quickly instead of
-queueing without bound. Under load the predictor then sees a few large requests instead of
-many one-text ones, which costs both sides far less per text (docs/benchmarks.md).
+At most `max_calls_in_flight` calls to the predictor run at once. Translations that arrive in
+the same event-loop iteration (a burst of records from one Kafka poll, requests read from one
+socket batch) leave together as soon as that iteration ends, in a free slot; when no slot is
+free they wait, and when one frees up the waiting ones for one pair leave together in a single
+call of at most `max_texts_per_call` texts. An idle transformer adds no latency. At most
+`max_waiting_texts` texts wait: beyond that a call fails at once with `TransformerOverloaded`
+(503, Retry-After), so overload is refused quickly instead of queueing without bound. Under
+load the predictor then sees a few large requests instead of many one-text ones, which costs
+both sides far less per text (docs/benchmarks.md).
 
 Calls are merged only when they carry the same `authorization` header. A merged call forwards
 the headers every merged caller sent with the same value (so distinct `x-request-id` or
@@ -48,6 +50,7 @@ class _LoopState:
     waiting: dict[CallKey, deque[_Waiter]] = field(default_factory=dict)
     waiting_texts: int = 0
     in_flight: int = 0
+    dispatch_scheduled: bool = False
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
 
@@ -87,9 +90,9 @@ class CoalescingClient:
             return []
         loop = asyncio.get_running_loop()
         state = self._states.setdefault(loop, _LoopState())
-        if state.in_flight >= self.max_calls_in_flight and (
-            state.waiting_texts + len(texts) > self.max_waiting_texts
-        ):
+        # Texts the next dispatch sends at once (free slots) do not count as waiting.
+        leaving = (self.max_calls_in_flight - state.in_flight) * self.max_texts_per_call
+        if state.waiting_texts + len(texts) > self.max_waiting_texts + leaving:
             raise TransformerOverloaded(
                 f"transformer overloaded: {state.waiting_texts} texts already wait for the "
                 f"predictor (limit {self.max_waiting_texts}); retry later",
@@ -101,7 +104,11 @@ class CoalescingClient:
         state.waiting.setdefault(key, deque()).append(waiter)
         state.waiting_texts += len(texts)
         metrics.WAITING_TEXTS.inc(len(texts))
-        self._dispatch(state)
+        if not state.dispatch_scheduled:
+            # Dispatch once the callers this iteration already runs have queued too: without
+            # it the first callers of a burst each take a slot alone and the rest wait for them.
+            state.dispatch_scheduled = True
+            loop.call_soon(self._dispatch_scheduled, state)
         return await waiter.future
 
     def describe(self) -> str:
@@ -112,6 +119,10 @@ class CoalescingClient:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+    def _dispatch_scheduled(self, state: _LoopState) -> None:
+        state.dispatch_scheduled = False
+        self._dispatch(state)
 
     def _dispatch(self, state: _LoopState) -> None:
         while state.in_flight < self.max_calls_in_flight and state.waiting:
