@@ -3,7 +3,7 @@
 KServe wraps every HTTP request in timing_asgi's TimingMiddleware: two `getrusage` calls, a route
 match and two `kserve.trace` log lines per request, about a sixth of the predictor's CPU under
 load (py-spy, docs/benchmarks.md). The same latencies are exported as Prometheus histograms
-(`request_predict_seconds`, ...), and `--enable_latency_logging` still logs one line per request.
+(`request_predict_seconds`, ...); `--enable_latency_logging true` logs one line per request.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import re
 import httpx
 
 from tests.conftest import DEMO_EXAMPLES
-from tests.support.predictor import RunningPredictor
+from tests.support.predictor import RunningPredictor, start_kserve_predictor
 
 
 def test_liveness_readiness_and_metadata(predictor: RunningPredictor) -> None:
@@ -60,6 +60,20 @@ def test_serves_on_uvloop_without_per_request_timing_logs(predictor: RunningPred
     assert "event=event_loop loop=uvloop" in log
     assert "time:cpu" not in log  # KServe's TimingMiddleware writes these two lines per request
     assert "predictor.v1.models" not in log and "kserve.io.v1.models" not in log
+    assert "preprocess_ms" not in log  # KServe's latency line, off unless asked for
+
+
+def test_latency_log_line_when_asked_for(tmp_path) -> None:
+    verbose = start_kserve_predictor(tmp_path, "--enable_latency_logging", "true")
+    try:
+        for _ in range(3):
+            response = httpx.post(
+                f"{verbose.base_url}/v1/models/translator:predict", json={"instances": ["Hi."]}
+            )
+            assert response.status_code == 200
+        assert verbose.server.log().count("preprocess_ms") == 3
+    finally:
+        verbose.stop()
 
 
 def test_kserve_request_metrics_are_exposed(predictor: RunningPredictor) -> None:

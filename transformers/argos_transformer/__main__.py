@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in LIMIT_FLAGS.items():
         group.add_argument(f"--{name}", type=int, default=getattr(defaults, name), help=help_text)
     KafkaSettings.add_arguments(parser)
+    # KServe logs a latency line per request by default; the same latencies are Prometheus
+    # histograms, and the line costs 0.3-0.5 ms of CPU per request (docs/benchmarks.md).
+    parser.set_defaults(enable_latency_logging=False)
     return parser
 
 
