@@ -38,17 +38,19 @@ REST_SENTENCES = REST_REQUESTS * TEXTS_PER_REQUEST * SENTENCES_PER_TEXT
 BATCH = 32
 ENGINE = {"max_queue_sentences": 40000, "max_batch_sentences": BATCH, "inter_threads": 1}
 BIG_QUEUE = tuple(part for name, value in ENGINE.items() for part in (f"--{name}", str(value)))
-METRIC = re.compile(
-    r"^(argos_queue_sentences|argos_sentences_translated_total)(?:\{[^}]*\})? (\S+)$", re.M
-)
+def metric_totals(metrics_url: str, *names: str) -> list[float]:
+    """The sum of each named metric's samples (all labels) on a server's /metrics."""
+    text = httpx.get(metrics_url, timeout=10).text
+    totals = dict.fromkeys(names, 0.0)
+    for name, value in re.findall(r"^([a-z_]+)(?:\{[^}]*\})? (\S+)$", text, re.M):
+        if name in totals:
+            totals[name] += float(value)
+    return [totals[name] for name in names]
 
 
-def progress(metrics_url: str) -> tuple[float, float]:
+def progress(metrics_url: str) -> list[float]:
     """(sentences queued, sentences translated so far) from the core's metrics."""
-    values = {"argos_queue_sentences": 0.0, "argos_sentences_translated_total": 0.0}
-    for name, value in METRIC.findall(httpx.get(metrics_url, timeout=10).text):
-        values[name] += float(value)
-    return values["argos_queue_sentences"], values["argos_sentences_translated_total"]
+    return metric_totals(metrics_url, "argos_queue_sentences", "argos_sentences_translated_total")
 
 
 async def wait_all_accepted(metrics_url: str, translated_before: float, sentences: int) -> float:
@@ -91,18 +93,11 @@ async def grpc_call(stub: GRPCInferenceServiceStub, texts: list[str], expected: 
     return "ok" if answer == expected else f"wrong: {answer[:2]}"
 
 
-TRANSFORMER_METRIC = re.compile(
-    r"^(request_preprocess_seconds_count|argos_transformer_waiting_texts)(?:\{[^}]*\})? (\S+)$",
-    re.M,
-)
-
-
-def transformer_progress(metrics_url: str) -> tuple[float, float]:
+def transformer_progress(metrics_url: str) -> list[float]:
     """(requests the transformer has accepted, texts waiting for a predictor call)."""
-    values = {"request_preprocess_seconds_count": 0.0, "argos_transformer_waiting_texts": 0.0}
-    for name, value in TRANSFORMER_METRIC.findall(httpx.get(metrics_url, timeout=10).text):
-        values[name] += float(value)
-    return values["request_preprocess_seconds_count"], values["argos_transformer_waiting_texts"]
+    return metric_totals(
+        metrics_url, "request_preprocess_seconds_count", "argos_transformer_waiting_texts"
+    )
 
 
 async def wait_transformer_accepted(metrics_url: str, before: float, requests: int) -> float:

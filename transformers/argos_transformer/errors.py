@@ -54,33 +54,31 @@ class InputTooLarge(InvalidInput):
 # --- this transformer -------------------------------------------------------------------------
 
 
-class TransformerOverloaded(TransformerError):
-    """More texts wait for a predictor call than this transformer queues: shed load now."""
+class RetryLater(TransformerError):
+    """Shed or out of reach right now: 503 with Retry-After; the same input can succeed later."""
 
     status = 503
     transient = True
-    error_class = "transformer_overloaded"
     status_code = StatusCode.UNAVAILABLE
 
     def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class TransformerOverloaded(RetryLater):
+    """More texts wait for a predictor call than this transformer queues: shed load now."""
+
+    error_class = "transformer_overloaded"
 
 
 # --- the predictor ----------------------------------------------------------------------------
 
 
-class PredictorUnavailable(TransformerError):
+class PredictorUnavailable(RetryLater):
     """Connection refused, DNS failure, not ready yet (scale-from-zero): try again shortly."""
 
-    status = 503
-    transient = True
     error_class = "predictor_unavailable"
-    status_code = StatusCode.UNAVAILABLE
-
-    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
 
 
 class PredictorTimeout(TransformerError):
@@ -92,17 +90,14 @@ class PredictorTimeout(TransformerError):
     status_code = StatusCode.DEADLINE_EXCEEDED
 
 
-class PredictorOverloaded(TransformerError):
+class PredictorOverloaded(RetryLater):
     """The predictor shed load (HTTP 429/503 "overloaded", gRPC RESOURCE_EXHAUSTED)."""
 
-    transient = True
     error_class = "predictor_overloaded"
-    status_code = StatusCode.UNAVAILABLE
 
     def __init__(self, message: str, status: int = 503, retry_after_s: float = 1.0) -> None:
-        super().__init__(message)
+        super().__init__(message, retry_after_s)
         self.status = status
-        self.retry_after_s = retry_after_s
         if status == 429:
             self.status_code = StatusCode.RESOURCE_EXHAUSTED
 
