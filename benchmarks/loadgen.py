@@ -29,6 +29,7 @@ class LoadResult:
     outputs: dict[int, str] = field(default_factory=dict)
     client_cpu_s: float | None = None
     server_cpu_s: float | None = None
+    batch_sentences_mean: float | None = None  # the server's batches during the run
 
     @property
     def completed(self) -> int:
@@ -56,6 +57,7 @@ class LoadResult:
             "p99_ms": _round(self.percentile_ms(99)),
             "client_cpu_ms_per_request": self._per_request_ms(self.client_cpu_s),
             "server_cpu_ms_per_request": self._per_request_ms(self.server_cpu_s),
+            "batch_sentences_mean": _round(self.batch_sentences_mean),
         }
 
     def _per_request_ms(self, cpu_s: float | None) -> float | None:

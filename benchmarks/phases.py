@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 TOP = max(CONCURRENCY)
 CpuProbe = Callable[[], float | None]
+BatchProbe = Callable[[], tuple[float, float] | None]
 Outputs = dict[str, dict[int, str]]
 
 
@@ -38,16 +39,23 @@ def level_plan(load: ModelLoad, protocol: str) -> list[int]:
 
 
 async def measure_target(
-    call: Call, levels: list[int], load: ModelLoad, time_cap_s: float, server_cpu: CpuProbe
+    call: Call, levels: list[int], load: ModelLoad, time_cap_s: float, server_cpu: CpuProbe,
+    batches: BatchProbe | None = None,
 ) -> dict[str, LoadResult]:
-    """Warm up, then one bounded run per concurrency level (same sentences at every level)."""
+    """Warm up, then one bounded run per concurrency level (same sentences at every level);
+    with `batches`, each level also records the server's mean batch size."""
     await warm_up(call, load.warmup, max(levels), first_index=10_000)
     results = {}
     for concurrency in levels:
-        results[str(concurrency)] = await run_load(
+        before = batches() if batches else None
+        result = await run_load(
             "", call, requests=load.requests[concurrency], concurrency=concurrency,
             time_cap_s=time_cap_s, server_cpu=server_cpu,
         )
+        after = batches() if batches else None
+        if before and after and after[1] > before[1]:
+            result.batch_sentences_mean = (after[0] - before[0]) / (after[1] - before[1])
+        results[str(concurrency)] = result
     return results
 
 
@@ -136,14 +144,14 @@ async def _served(
     load: ModelLoad,
     time_cap_s: float,
 ) -> dict[str, LoadResult]:
-    endpoint, cpu = launched.endpoint, launched.cpu_seconds
+    endpoint, cpu, batches = launched.endpoint, launched.cpu_seconds, launched.batch_totals
     if protocol == "v2-grpc":
         async with targets.v2_grpc(endpoint, workload) as call:
-            return await measure_target(call, levels, load, time_cap_s, cpu)
+            return await measure_target(call, levels, load, time_cap_s, cpu, batches)
     async with targets.http_client(max(levels)) as client:
         factory = targets.v1_rest if protocol == "v1-rest" else targets.v2_rest
         call = factory(client, endpoint, workload)
-        return await measure_target(call, levels, load, time_cap_s, cpu)
+        return await measure_target(call, levels, load, time_cap_s, cpu, batches)
 
 
 # --- per-request baselines ------------------------------------------------------------------

@@ -231,8 +231,8 @@ def peak_rss(models: dict[str, dict]) -> dict[str, float]:
 
 
 def rows(models: dict[str, dict]) -> list[tuple]:
-    """(model, path, concurrency, sentences/s, p50, p99, errors, server CPU ms/request) for
-    every measured level."""
+    """(model, path, concurrency, sentences/s, p50, p99, errors, server CPU ms/request, the
+    server's mean batch size) for every measured level."""
     table = []
     for model, data in models.items():
         engine = _get(data, "engine")
@@ -241,7 +241,7 @@ def rows(models: dict[str, dict]) -> list[tuple]:
             layout = (f", {threads['inter_threads']}x{threads['intra_threads']} threads"
                       if threads else "")
             table.append((model, f"engine limit (batch {engine['best_batch_size']}{layout})", "-",
-                          engine["sentences_per_s"], None, None, 0, None))
+                          engine["sentences_per_s"], None, None, 0, None, None))
         for front_end in ("kserve", "mlserver"):
             for name, levels in (_get(data, front_end, "served") or {}).items():
                 table += [_row(model, name, level, s) for level, s in levels.items()]
@@ -261,7 +261,7 @@ def rows(models: dict[str, dict]) -> list[tuple]:
             run = _get(data, phase, "kafka")
             if run:
                 table.append((model, label, TOP, run["messages_per_s"], None, None,
-                              run["messages"] - run["received"], None))
+                              run["messages"] - run["received"], None, None))
                 direct = _get(data, phase, "direct_http")
                 table.append(_row(model, f"{label}: direct HTTP", TOP, direct))
     return table
@@ -269,17 +269,18 @@ def rows(models: dict[str, dict]) -> list[tuple]:
 
 def _row(model: str, label: str, level: str, summary: dict) -> tuple:
     return (model, label, level, summary["sentences_per_s"], summary["p50_ms"],
-            summary["p99_ms"], summary["errors"], summary.get("server_cpu_ms_per_request"))
+            summary["p99_ms"], summary["errors"], summary.get("server_cpu_ms_per_request"),
+            summary.get("batch_sentences_mean"))
 
 
 def format_table(models: dict[str, dict]) -> str:
-    header = ("model", "path", "c", "sent/s", "p50 ms", "p99 ms", "err", "cpu ms/req")
+    header = ("model", "path", "c", "sent/s", "p50 ms", "p99 ms", "err", "cpu ms/req", "batch")
     lines = [f"{header[0]:<11} {header[1]:<34} {header[2]:>3} {header[3]:>9} "
-             f"{header[4]:>9} {header[5]:>9} {header[6]:>4} {header[7]:>10}"]
-    for model, label, level, rate, p50, p99, errors, cpu in rows(models):
+             f"{header[4]:>9} {header[5]:>9} {header[6]:>4} {header[7]:>10} {header[8]:>6}"]
+    for model, label, level, rate, p50, p99, errors, cpu, batch in rows(models):
         lines.append(
             f"{model:<11} {label[:34]:<34} {level:>3} {rate:>9.1f} {_fmt(p50):>9} "
-            f"{_fmt(p99):>9} {errors:>4} {_fmt(cpu):>10}"
+            f"{_fmt(p99):>9} {errors:>4} {_fmt(cpu):>10} {_fmt(batch):>6}"
         )
     return "\n".join(lines)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +35,20 @@ class Launched:
     ready_s: float = 0.0
     first_request_ms: float | None = None
     scratch: list[Path] = field(default_factory=list)
+    metrics_url: str | None = None  # where the core's batch metrics are (predictors only)
+
+    def batch_totals(self) -> tuple[float, float] | None:
+        """(sentences, batches) translated so far, from the core's batch-size histogram."""
+        if self.metrics_url is None:
+            return None
+        try:
+            text = httpx.get(self.metrics_url, timeout=10).text
+        except httpx.HTTPError:
+            return None
+        totals = {"sum": 0.0, "count": 0.0}
+        for kind, value in _BATCH_SIZE.findall(text):
+            totals[kind] += float(value)
+        return totals["sum"], totals["count"]
 
     def peak_rss_mb(self) -> float | None:
         """Peak resident memory of the server and its children so far (VmHWM), in MiB."""
@@ -67,6 +82,9 @@ class Launched:
         self.server.stop()
         for path in self.scratch:
             shutil.rmtree(path, ignore_errors=True)
+
+
+_BATCH_SIZE = re.compile(r"^argos_batch_size_sentences_(sum|count)(?:\{[^}]*\})? (\S+)$", re.M)
 
 
 def _vm_hwm_kib(pid: int) -> int:
@@ -201,6 +219,7 @@ def start_kserve(
         env=env, first_request=first_v1,
     )
     launched.scratch.append(scratch)
+    launched.metrics_url = f"{endpoint.base_url}/metrics"
     return launched
 
 
@@ -249,6 +268,7 @@ def start_mlserver(
         env=env, cwd=scratch, first_request=first_v2,
     )
     launched.scratch.append(scratch)
+    launched.metrics_url = f"http://127.0.0.1:{env['MLSERVER_METRICS_PORT']}/metrics"
     return launched
 
 
