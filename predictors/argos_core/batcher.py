@@ -183,7 +183,7 @@ class DynamicBatcher:
             return key, batch
 
     def _hold_s(self, key: Hashable) -> float:
-        """How long the oldest sentence of `key` may be held while more keep arriving."""
+        """How long a free worker may hold a batch of `key` open for its share."""
         return max(self.max_wait_s, self.max_wait_fraction * self._batch_seconds.get(key, 0.0))
 
     def _batch_done(self, key: Hashable, seconds: float) -> None:
