@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +18,7 @@ import psutil
 
 from benchmarks.settings import REPO_ROOT
 from benchmarks.targets import MODEL_NAME, Endpoint
+from tests.support.metrics import metric_value
 from tests.support.processes import ServerProcess, free_port, venv_python
 
 log = logging.getLogger("benchmarks.servers")
@@ -45,10 +45,10 @@ class Launched:
             text = httpx.get(self.metrics_url, timeout=10).text
         except httpx.HTTPError:
             return None
-        totals = {"sum": 0.0, "count": 0.0}
-        for kind, value in _BATCH_SIZE.findall(text):
-            totals[kind] += float(value)
-        return totals["sum"], totals["count"]
+        return (
+            metric_value(text, "argos_batch_size_sentences_sum"),
+            metric_value(text, "argos_batch_size_sentences_count"),
+        )
 
     def peak_rss_mb(self) -> float | None:
         """Peak resident memory of the server and its children so far (VmHWM), in MiB."""
@@ -82,9 +82,6 @@ class Launched:
         self.server.stop()
         for path in self.scratch:
             shutil.rmtree(path, ignore_errors=True)
-
-
-_BATCH_SIZE = re.compile(r"^argos_batch_size_sentences_(sum|count)(?:\{[^}]*\})? (\S+)$", re.M)
 
 
 def _vm_hwm_kib(pid: int) -> int:

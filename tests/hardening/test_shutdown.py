@@ -9,7 +9,6 @@ Grace periods: Knative gives a pod its revision `timeout` (manifests/base/infere
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +21,7 @@ from kserve.protocol.grpc.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceSt
 
 from tests.hardening.load import demo_batch
 from tests.mlserver.servers import start_mlserver
+from tests.support.metrics import metric_value
 from tests.support.predictor import start_kserve_predictor
 from tests.support.processes import ServerProcess
 from tests.transformer.conftest import start_transformer
@@ -38,14 +38,12 @@ REST_SENTENCES = REST_REQUESTS * TEXTS_PER_REQUEST * SENTENCES_PER_TEXT
 BATCH = 32
 ENGINE = {"max_queue_sentences": 40000, "max_batch_sentences": BATCH, "inter_threads": 1}
 BIG_QUEUE = tuple(part for name, value in ENGINE.items() for part in (f"--{name}", str(value)))
+
+
 def metric_totals(metrics_url: str, *names: str) -> list[float]:
-    """The sum of each named metric's samples (all labels) on a server's /metrics."""
+    """Each named metric summed over its labels, from a server's /metrics."""
     text = httpx.get(metrics_url, timeout=10).text
-    totals = dict.fromkeys(names, 0.0)
-    for name, value in re.findall(r"^([a-z_]+)(?:\{[^}]*\})? (\S+)$", text, re.M):
-        if name in totals:
-            totals[name] += float(value)
-    return [totals[name] for name in names]
+    return [metric_value(text, name) for name in names]
 
 
 def progress(metrics_url: str) -> list[float]:

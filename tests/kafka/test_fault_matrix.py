@@ -30,7 +30,6 @@ from tests.kafka.accounting import (
     coordinates,
     expected_coordinates,
     good_records,
-    metric_value,
     stop_and_account,
 )
 from tests.kafka.latency_proxy import LatencyProxy
@@ -50,6 +49,7 @@ from tests.support.kafka import (
     header,
     wait_until,
 )
+from tests.support.metrics import metric_value
 
 pytestmark = pytest.mark.kafka
 

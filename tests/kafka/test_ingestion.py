@@ -23,7 +23,6 @@ from tests.kafka.accounting import (
     coordinates,
     expected_coordinates,
     good_records,
-    metric_value,
     stop_and_account,
 )
 from tests.kafka.services import (
@@ -34,6 +33,7 @@ from tests.kafka.services import (
     new_topics,
 )
 from tests.support.kafka import KafkaBroker, StreamingProducer, header, wait_until
+from tests.support.metrics import metric_value
 from tests.support.processes import python_command
 
 pytestmark = pytest.mark.kafka
