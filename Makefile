@@ -27,16 +27,16 @@ help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 $(KSERVE_ENV): requirements/kserve-predictor.txt requirements/argostranslate-nodeps.txt scripts/build-venv.sh
-	scripts/build-venv.sh kserve requirements/kserve-predictor.txt predictors && touch $@
+	scripts/build-venv.sh kserve requirements/kserve-predictor.txt predictors protocol && touch $@
 
 $(MLSERVER_ENV): requirements/mlserver-predictor.txt requirements/argostranslate-nodeps.txt scripts/build-venv.sh
-	scripts/build-venv.sh mlserver requirements/mlserver-predictor.txt predictors && touch $@
+	scripts/build-venv.sh mlserver requirements/mlserver-predictor.txt predictors protocol && touch $@
 
 $(TRANSFORMER_ENV): requirements/transformer.txt scripts/build-venv.sh
-	scripts/build-venv.sh transformer requirements/transformer.txt transformers && touch $@
+	scripts/build-venv.sh transformer requirements/transformer.txt transformers protocol && touch $@
 
 $(DEV_ENV): requirements/dev.txt scripts/build-venv.sh
-	scripts/build-venv.sh dev requirements/dev.txt predictors transformers && touch $@
+	scripts/build-venv.sh dev requirements/dev.txt predictors transformers protocol && touch $@
 
 .PHONY: venvs
 venvs: $(KSERVE_ENV) $(MLSERVER_ENV) $(TRANSFORMER_ENV) $(DEV_ENV) ## build every locked environment

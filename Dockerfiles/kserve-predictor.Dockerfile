@@ -39,6 +39,8 @@ RUN groupadd --system --gid 1000 argos \
 COPY --from=builder /opt/venv /opt/venv
 COPY predictors/argos_core /app/argos_core
 COPY predictors/argos_kserve /app/argos_kserve
+COPY protocol/argos_protocol /app/argos_protocol
+COPY protocol/argos_protocol_kserve /app/argos_protocol_kserve
 # Bytecode is compiled at build time: the root filesystem is read-only at run time.
 RUN python -m compileall -q /app
 WORKDIR /app

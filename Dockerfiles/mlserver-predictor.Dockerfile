@@ -41,6 +41,7 @@ RUN groupadd --system --gid 1000 argos \
 COPY --from=builder /opt/venv /opt/venv
 COPY predictors/argos_core /app/argos_core
 COPY predictors/argos_mlserver /app/argos_mlserver
+COPY protocol/argos_protocol /app/argos_protocol
 COPY predictors/argos_mlserver/settings /app/mlserver
 RUN python -m compileall -q /app
 WORKDIR /app

@@ -30,6 +30,8 @@ RUN groupadd --system --gid 1000 argos \
        --shell /usr/sbin/nologin argos
 COPY --from=builder /opt/venv /opt/venv
 COPY transformers/argos_transformer /app/argos_transformer
+COPY protocol/argos_protocol /app/argos_protocol
+COPY protocol/argos_protocol_kserve /app/argos_protocol_kserve
 RUN python -m compileall -q /app
 WORKDIR /app
 USER 1000:1000

@@ -1,16 +1,16 @@
-"""Errors of the translation core. Front ends map them onto their protocol's status codes."""
+"""Errors of the translation core. Front ends map them onto their protocol's status codes.
+
+The caller's mistakes (wrong shape, wrong type, too long, too many, unknown pair) are the
+protocol's `InvalidRequest` (400); the rest derive from `TranslationError`.
+"""
+
+from argos_protocol import InvalidRequest
 
 
 class TranslationError(Exception):
     """Base class; `status` is the HTTP status a front end should answer with."""
 
     status = 500
-
-
-class InvalidRequest(TranslationError, ValueError):
-    """The caller's mistake: wrong shape, wrong type, too long, too many, unknown pair."""
-
-    status = 400
 
 
 class UnknownLanguagePair(InvalidRequest):

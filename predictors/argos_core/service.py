@@ -14,13 +14,13 @@ from pathlib import Path
 from argos_core import metrics
 from argos_core.batcher import DynamicBatcher
 from argos_core.cache import SentenceCache
-from argos_core.contract import TextItem
 from argos_core.engine import PairEngine, concrete_settings
 from argos_core.errors import InvalidRequest, UnknownLanguagePair
 from argos_core.packages import ArgosPackage, discover_packages
 from argos_core.routes import Pair, plan_route, reachable_pairs
-from argos_core.sentences import split_sentences
 from argos_core.settings import DEFAULT_MODEL_DIR, EngineSettings
+from argos_protocol import TextItem
+from argos_protocol.sentences import split_sentences
 
 logger = logging.getLogger("argos_core.service")
 

@@ -15,6 +15,12 @@ from argos_core.cpus import available_cpus
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "embedded"
 
 
+def setting(default: Any, help: str) -> Any:
+    """A settings field with its meaning: the one source of `--help`, MLServer's
+    `parameters.extra` keys and the README's settings table."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """How packages are loaded, translated, batched and bounded.
@@ -24,23 +30,52 @@ class EngineSettings:
     and bounded requests and queue.
     """
 
-    device: str = "cpu"
-    compute_type: str = "default"
-    beam_size: int = 2
-    inter_threads: int = 0
-    intra_threads: int = 1
-    max_decoding_length: int = 256
-    max_batch_sentences: int = 64
-    max_batch_tokens: int = 4096
-    max_wait_ms: float = 2.0
-    max_wait_fraction: float = 0.1
-    max_queue_sentences: int = 4096
-    max_text_chars: int = 10_000
-    max_texts: int = 256
-    cache_size: int = 0
-    default_source: str | None = None
-    default_target: str | None = None
-    extract_dir: str | None = None
+    device: str = setting("cpu", "`cpu`, `cuda` or `auto`")
+    compute_type: str = setting(
+        "default", "CTranslate2 compute type (`int8`, `int8_float16`, `float16`, ...)"
+    )
+    beam_size: int = setting(2, "beam search width (1 = greedy)")
+    inter_threads: int = setting(
+        0,
+        "batches translated in parallel; 0 = one per CPU the container may use (its "
+        "`limits.cpu`, read from the cgroup; 1 on a GPU); the weights are shared",
+    )
+    intra_threads: int = setting(
+        1,
+        "threads per batch; one avoids OpenMP barrier stalls when the HTTP side needs a core "
+        "(`docs/benchmarks.md`)",
+    )
+    max_decoding_length: int = setting(
+        256, "longest translation in tokens (also at most twice the source length plus 10)"
+    )
+    max_batch_sentences: int = setting(64, "sentences per `translate_batch` call")
+    max_batch_tokens: int = setting(4096, "CTranslate2 sub-batches by tokens inside a call")
+    max_wait_ms: float = setting(
+        2.0,
+        "a batch with its share of the queued work leaves once no sentence has arrived for "
+        "this long",
+    )
+    max_wait_fraction: float = setting(
+        0.1,
+        "a free batch worker waits for its share (queued + translating, divided by the "
+        "workers) at most this fraction of a recent batch's duration (at least `max_wait_ms`), "
+        "so batches stay equal and full (`predictors/argos_core/batcher.py`)",
+    )
+    max_queue_sentences: int = setting(4096, "queued sentences before answering 503")
+    max_text_chars: int = setting(10_000, "characters per text (400 past it)")
+    max_texts: int = setting(256, "texts per request (400 past it)")
+    cache_size: int = setting(
+        0, "LRU cache of sentence translations per pair (0 = off); hit/miss metrics"
+    )
+    default_source: str | None = setting(
+        None, "source language when a request names none and several packages are loaded"
+    )
+    default_target: str | None = setting(
+        None, "target language when a request names none and several packages are loaded"
+    )
+    extract_dir: str | None = setting(
+        None, "where zipped packages are unpacked (default `$ARGOS_EXTRACT_DIR` or `$TMPDIR`)"
+    )
 
     def __post_init__(self) -> None:
         positive = (
@@ -85,13 +120,27 @@ class EngineSettings:
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        """Add one `--flag` per setting (defaults from the dataclass)."""
+        """Add one `--flag` per setting, with its meaning and default."""
         group = parser.add_argument_group("translation engine")
         for field in fields(cls):
-            kind = _field_type(field)
             group.add_argument(
-                f"--{field.name}", type=kind, default=field.default, dest=f"engine_{field.name}"
+                f"--{field.name}",
+                type=_field_type(field),
+                default=field.default,
+                dest=f"engine_{field.name}",
+                metavar=_field_type(field).__name__.upper(),
+                help=f"{_plain(field.metadata['help'])} (default: {_shown(field.default)})",
             )
+
+    @classmethod
+    def markdown_table(cls) -> str:
+        """The README's settings table."""
+        rows = ["| setting | default | meaning |", "|---|---|---|"]
+        rows += [
+            f"| `{field.name}` | {_shown(field.default, '`')} | {field.metadata['help']} |"
+            for field in fields(cls)
+        ]
+        return "\n".join(rows)
 
     @classmethod
     def from_namespace(cls, args: argparse.Namespace) -> EngineSettings:
@@ -109,6 +158,18 @@ class EngineSettings:
             for name, value in values.items()
         }
         return dataclasses.replace(cls(), **converted)
+
+
+def _shown(default: Any, quote: str = "") -> str:
+    if default is None:
+        return "-"
+    value = f"{default:g}" if isinstance(default, float) else str(default)
+    return f"{quote}{value}{quote}"
+
+
+def _plain(help_text: str) -> str:
+    """Help text for a terminal: no Markdown backticks, and argparse's % escaped."""
+    return help_text.replace("`", "").replace("%", "%%")
 
 
 def _field_type(field: dataclasses.Field) -> type:

@@ -8,7 +8,6 @@ import os
 import sys
 from pathlib import Path
 
-import kserve
 from fastapi.exceptions import RequestValidationError
 from kserve import model_server
 
@@ -17,6 +16,7 @@ from argos_kserve import limits
 from argos_kserve.errors import OverloadedError, overloaded_handler, request_validation_handler
 from argos_kserve.event_loop import use_event_loop
 from argos_kserve.model import TranslatorModel
+from argos_kserve.server import PredictorServer
 from argos_kserve.timing import drop_timing_middleware
 
 logger = logging.getLogger("argos_kserve")
@@ -26,7 +26,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="argos_kserve",
         parents=[model_server.parser],
-        description="Serve Argos Translate packages with KServe's ModelServer.",
+        description="Serve Argos Translate packages with KServe's ModelServer. Every flag of "
+        "KServe's ModelServer is accepted; unknown flags are refused.",
     )
     parser.add_argument(
         "--model_dir",
@@ -39,8 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     # KServe logs a latency line per request by default; the same latencies are Prometheus
     # histograms, and the line costs 0.3-0.5 ms of CPU per request (docs/benchmarks.md).
     parser.set_defaults(model_name="translator", enable_latency_logging=False)
-    args, _ = parser.parse_known_args(argv)
-    return args
+    return parser.parse_args(argv)
 
 
 def configure_logging() -> None:
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     limits.install(model_server.app, args.max_body_bytes)
     drop_timing_middleware(model_server.app)
     use_event_loop(args.event_loop)
-    kserve.ModelServer(enable_latency_logging=args.enable_latency_logging).start([model])
+    PredictorServer(enable_latency_logging=args.enable_latency_logging).start([model])
 
 
 if __name__ == "__main__":

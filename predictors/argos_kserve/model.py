@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-import struct
-import uuid
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from kserve import InferOutput, InferRequest, InferResponse, Model
+from kserve import InferRequest, InferResponse, Model
 from kserve.errors import InvalidInput
-from kserve.protocol.infer_type import to_http_parameters
 
 from argos_core import EngineSettings, TranslationService
-from argos_core.contract import (
-    TEXT_INPUT,
-    TRANSLATION_OUTPUT,
-    TensorValues,
-    items_from_v1,
-    items_from_v2,
-)
 from argos_kserve.errors import kserve_errors
+from argos_protocol import TEXT_INPUT, TRANSLATION_OUTPUT, parse_v1, v1_response
+from argos_protocol_kserve.tensors import parse_infer_request, translation_response
 
 logger = logging.getLogger("argos_kserve")
 
@@ -50,56 +41,13 @@ class TranslatorModel(Model):
     ) -> dict | InferResponse:
         with kserve_errors():
             if isinstance(payload, InferRequest):
-                return await self._predict_v2(payload)
+                request = parse_infer_request(payload)
+                translations = await self.service.translate_items(request.items)
+                return translation_response(payload, self.name, translations)
             if isinstance(payload, bytes | bytearray):
                 payload = _json_body(payload)
-            translations = await self.service.translate_items(items_from_v1(payload))
-            return {"predictions": translations}
-
-    async def _predict_v2(self, request: InferRequest) -> InferResponse:
-        tensors = [_tensor_values(tensor) for tensor in request.inputs]
-        parameters = request.parameters
-        if parameters is not None and not isinstance(parameters, dict):
-            parameters = to_http_parameters(parameters)
-        translations = await self.service.translate_items(items_from_v2(tensors, parameters))
-        output = InferOutput(
-            name=TRANSLATION_OUTPUT,
-            shape=[len(translations)],
-            datatype="BYTES",
-            data=translations,
-        )
-        return InferResponse(
-            response_id=request.id or str(uuid.uuid4()),
-            model_name=self.name,
-            infer_outputs=[output],
-        )
-
-    def stop(self) -> None:
-        super().stop()
-
-
-def _tensor_values(tensor: Any) -> TensorValues:
-    """Flatten a KServe InferInput (JSON data, gRPC contents or raw bytes) into plain values."""
-    if tensor._raw_data is not None or not isinstance(tensor.data, list):
-        try:
-            values = tensor.as_numpy().reshape(-1).tolist()
-        except (ValueError, TypeError, struct.error, InvalidInput) as exc:
-            raise InvalidInput(f"input '{tensor.name}' cannot be decoded: {exc}") from exc
-    else:
-        values = _flatten(tensor.data)
-    return TensorValues(tensor.name, tensor.datatype, list(tensor.shape or []), values)
-
-
-def _flatten(data: list) -> list:
-    flat: list = []
-    for value in data:
-        if isinstance(value, list):
-            flat.extend(_flatten(value))
-        elif isinstance(value, np.ndarray):
-            flat.extend(value.reshape(-1).tolist())
-        else:
-            flat.append(value)
-    return flat
+            request = parse_v1(payload)
+            return v1_response(await self.service.translate_items(request.items))
 
 
 def _json_body(body: bytes | bytearray) -> Any:

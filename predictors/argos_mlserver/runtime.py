@@ -20,9 +20,9 @@ from mlserver.types import InferenceRequest, InferenceResponse
 from mlserver.utils import get_model_uri
 
 from argos_core import DEFAULT_MODEL_DIR, EngineSettings, TranslationService
-from argos_core.contract import TRANSLATION_OUTPUT, items_from_v2
 from argos_mlserver.errors import mlserver_errors
-from argos_mlserver.tensors import request_parameters, tensor_values
+from argos_mlserver.tensors import parse_inference_request
+from argos_protocol import TRANSLATION_OUTPUT
 
 logger = logging.getLogger("argos_mlserver")
 
@@ -59,9 +59,8 @@ class ArgosTranslateRuntime(MLModel):
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
         with mlserver_errors():
-            tensors = [tensor_values(request_input) for request_input in payload.inputs]
-            items = items_from_v2(tensors, request_parameters(payload))
-            translations = await self.service.translate_items(items)
+            request = parse_inference_request(payload)
+            translations = await self.service.translate_items(request.items)
         output = StringCodec.encode_output(TRANSLATION_OUTPUT, translations)
         # StringCodec answers shape [N, 1]; the contract (and the KServe front end) says [N].
         output.shape = [len(translations)]

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from argos_core import EngineSettings, InvalidRequest, TranslationService, UnknownLanguagePair
-from argos_core.contract import TextItem
+from argos_protocol import TextItem
 from tests.conftest import DEMO_EXAMPLES
 from tests.core.conftest import relabelled_copy
 

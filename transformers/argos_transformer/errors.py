@@ -7,8 +7,13 @@ server turns into a status), so a V2 gRPC caller gets the same classification.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from grpc import StatusCode
 from grpc_interceptor.exceptions import GrpcException
+
+from argos_protocol import InvalidRequest
 
 
 class TransformerError(GrpcException):
@@ -129,3 +134,12 @@ _GRPC_CODE_BY_CLIENT_STATUS = {
     409: StatusCode.ABORTED,
     413: StatusCode.INVALID_ARGUMENT,
 }
+
+
+@contextlib.contextmanager
+def protocol_errors() -> Iterator[None]:
+    """The protocol's `InvalidRequest` as this transformer's `InvalidInput` (also a decorator)."""
+    try:
+        yield
+    except InvalidRequest as exc:
+        raise InvalidInput(str(exc)) from exc

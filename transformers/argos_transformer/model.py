@@ -17,8 +17,9 @@ from cloudevents.http import CloudEvent
 from kserve import Model
 from kserve.protocol.infer_type import InferRequest
 
+from argos_protocol import fields
+from argos_protocol_kserve.tensors import translation_response
 from argos_transformer import metrics
-from argos_transformer.codecs import fields
 from argos_transformer.codecs.cloudevents import EventContext, decode_event, encode_reply
 from argos_transformer.codecs.job import ReplyShape, TranslationJob
 from argos_transformer.codecs.records import (
@@ -28,8 +29,8 @@ from argos_transformer.codecs.records import (
     encode_record,
 )
 from argos_transformer.codecs.v1 import encode_v1
-from argos_transformer.codecs.v2 import decode_v2, encode_v2
-from argos_transformer.errors import InputTooLarge, InvalidInput, TransformerError
+from argos_transformer.codecs.v2 import decode_v2
+from argos_transformer.errors import InputTooLarge, InvalidInput, TransformerError, protocol_errors
 from argos_transformer.pipeline import TranslationPipeline
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ TEXT_PLAIN = "text/plain; charset=utf-8"
 class Prepared:
     job: TranslationJob
     event: EventContext | None = None
+    request: InferRequest | None = None  # a V2 request, answered in the encoding it asked for
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ class TranslatorTransformer(Model):
             job, context = decode_event(payload, self.max_record_bytes)
             return Prepared(job, context)
         if isinstance(payload, InferRequest):
-            return Prepared(decode_v2(payload))
+            return Prepared(decode_v2(payload), request=payload)
         if isinstance(payload, bytes | bytearray):
             return Prepared(self._decode_bytes(bytes(payload), headers))
         return Prepared(decode_document(payload))
@@ -126,7 +128,9 @@ class TranslatorTransformer(Model):
         if result.prepared.event is not None:
             return encode_reply(job, translations, result.prepared.event, self.name)
         if job.shape is ReplyShape.V2:
-            return encode_v2(job.id, self.name, translations)
+            return translation_response(
+                result.prepared.request, self.name, translations, job.id
+            )
         if job.shape is ReplyShape.RECORD:
             return encode_record(job, translations[0])
         if job.shape is ReplyShape.TEXT:
@@ -135,6 +139,7 @@ class TranslatorTransformer(Model):
             return translations[0]
         return encode_v1(translations)
 
+    @protocol_errors()
     def _decode_bytes(self, body: bytes, headers: dict[str, str]) -> TranslationJob:
         """A body KServe did not parse as JSON: text/plain is one text, answered as text;
         anything else (e.g. curl's default form content type) is sniffed like a record."""
@@ -144,7 +149,7 @@ class TranslatorTransformer(Model):
             )
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "text/plain":
-            text = fields.text(fields.utf8(body, "request body"), "request body")
+            text = fields.nonblank_text(body, "request body")
             return TranslationJob((text,), shape=ReplyShape.TEXT)
         if not body.strip():
             raise InvalidInput("request body is empty")

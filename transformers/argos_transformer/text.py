@@ -14,19 +14,14 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from argos_protocol.sentences import split_sentences
+
 _LINE_BREAKS = re.compile(r"\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _SPACES = re.compile(r"[^\S\n]+")
 _EXTRA_BLANK_LINES = re.compile(r"\n{3,}")
 _BREAKS = re.compile(r"(\n+)")
 # Zero-width and byte-order marks carry no text; other controls (except \n) are dropped too.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
-# A sentence ends at . ! ? … (plus closing quotes/brackets) before a space, or at a CJK stop.
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*( )|[。！？]+[\"'”’»)\]」』]*( ?)")
-_WORD_GAP = re.compile(r"( )|(?!)()")
-_ABBREVIATIONS = frozenset(
-    {"mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "cf", "fig"}
-    | {"no", "nr", "art", "sra", "srta", "dra", "ud", "uds"}
-)
 
 
 def normalize(text: str) -> str:
@@ -88,48 +83,19 @@ def _split_line(line: str, limit: int) -> list[tuple[str, str]]:
         if len(sentence) <= limit:
             units.append((sentence, gap))
             continue
-        words = _split_keeping_gaps(_WORD_GAP, sentence)
-        for word_index, (word, word_gap) in enumerate(words):
-            after = gap if word_index == len(words) - 1 else word_gap
-            chunks = [word[i : i + limit] for i in range(0, len(word), limit)]
+        words = sentence.split(" ")  # normalised: single spaces
+        for word_index, word in enumerate(words):
+            after = gap if word_index == len(words) - 1 else " "
+            chunks = [word[i : i + limit] for i in range(0, len(word), limit)] or [word]
             units.extend((chunk, "") for chunk in chunks[:-1])
             units.append((chunks[-1], after))
     return _pack(units, limit)
 
 
 def _sentences(line: str) -> list[tuple[str, str]]:
-    """Sentence split that does not cut after an abbreviation, an initial or before lowercase."""
-    merged: list[tuple[str, str]] = []
-    for piece, gap in _split_keeping_gaps(_SENTENCE_END, line):
-        if merged and _continues_sentence(merged[-1][0], piece):
-            previous, previous_gap = merged.pop()
-            piece = previous + previous_gap + piece
-        merged.append((piece, gap))
-    return merged
-
-
-def _continues_sentence(previous: str, piece: str) -> bool:
-    last_word = previous.rsplit(" ", 1)[-1]
-    if not last_word.endswith("."):
-        return False
-    stem = last_word[:-1].lstrip("(\"'").lower()
-    is_initial = len(last_word) == 2 and last_word[0].isupper()
-    return stem in _ABBREVIATIONS or is_initial or piece[:1].islower()
-
-
-def _split_keeping_gaps(pattern: re.Pattern[str], text: str) -> list[tuple[str, str]]:
-    """Split into (piece, gap-after) pairs where group 1 or 2 of `pattern` matches the gap."""
-    pieces: list[tuple[str, str]] = []
-    start = 0
-    for match in pattern.finditer(text):
-        group = 1 if match.group(1) is not None else 2
-        cut, resume = match.start(group), match.end(group)
-        if cut <= start or resume >= len(text):
-            continue
-        pieces.append((text[start:cut], match.group(group)))
-        start = resume
-    pieces.append((text[start:], ""))
-    return pieces
+    """(sentence, gap-after) pairs of one normalised line, by the protocol's sentence rule."""
+    split = split_sentences(line)
+    return list(zip(split.sentences, split.separators, strict=True))
 
 
 def _pack(units: list[tuple[str, str]], limit: int) -> list[tuple[str, str]]:

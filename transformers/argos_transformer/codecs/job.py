@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
+
+from argos_protocol import TextItem
 
 Pair = tuple[str | None, str | None]
 
@@ -42,3 +44,24 @@ class TranslationJob:
         for index, text in enumerate(self.texts):
             source, target = self.pairs[index] if self.pairs else (self.source, self.target)
             yield text, source, target
+
+    @classmethod
+    def of_items(
+        cls,
+        items: Sequence[TextItem],
+        shape: ReplyShape,
+        job_id: str | None = None,
+        default: Pair = (None, None),
+    ) -> TranslationJob:
+        """A job of protocol items: one pair for all when they agree, else one per text
+        (`default` is the job-level pair then, as the request gave it)."""
+        pairs = [(item.source, item.target) for item in items]
+        uniform = all(pair == pairs[0] for pair in pairs)
+        return cls(
+            texts=tuple(item.text for item in items),
+            source=pairs[0][0] if uniform and pairs else default[0],
+            target=pairs[0][1] if uniform and pairs else default[1],
+            id=job_id,
+            shape=shape,
+            pairs=None if uniform else tuple(pairs),
+        )

@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from argos_transformer.codecs import fields
+from argos_protocol import fields
 from argos_transformer.codecs.job import ReplyShape, TranslationJob
-from argos_transformer.errors import InvalidInput
+from argos_transformer.errors import InvalidInput, protocol_errors
 from argos_transformer.languages import LanguageCatalog
 
 SUPPORTED_FORMATS = ("text",)
@@ -25,6 +25,7 @@ class LibreRequest:
     many: bool  # q was a list: answer with a list
 
 
+@protocol_errors()
 def decode_libre(params: Mapping[str, Any], catalog: LanguageCatalog) -> LibreRequest:
     q = params.get("q")
     if q is None or q == "" or q == []:
@@ -43,7 +44,8 @@ def decode_libre(params: Mapping[str, Any], catalog: LanguageCatalog) -> LibreRe
     many = isinstance(q, list)
     values: Sequence[Any] = q if many else [q]
     texts = tuple(
-        fields.text(value, f"q[{index}]" if many else "q") for index, value in enumerate(values)
+        fields.nonblank_text(value, f"q[{index}]" if many else "q")
+        for index, value in enumerate(values)
     )
     return LibreRequest(TranslationJob(texts, source, target, shape=ReplyShape.V1), many)
 

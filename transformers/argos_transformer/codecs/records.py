@@ -11,15 +11,16 @@ from typing import Any
 
 import orjson
 
-from argos_transformer.codecs import fields
+from argos_protocol import fields
 from argos_transformer.codecs.job import ReplyShape, TranslationJob
 from argos_transformer.codecs.v1 import decode_instances, decode_v1
-from argos_transformer.errors import InputTooLarge, InvalidInput
+from argos_transformer.errors import InputTooLarge, InvalidInput, protocol_errors
 
 DEFAULT_MAX_RECORD_BYTES = 1 << 20
 _RECORD_FIELDS = frozenset({"text", "source", "target", "id"})
 
 
+@protocol_errors()
 def decode_record_value(
     value: bytes | None, *, max_bytes: int = DEFAULT_MAX_RECORD_BYTES, record_id: str | None = None
 ) -> TranslationJob:
@@ -50,6 +51,7 @@ def decode_record_value(
     return TranslationJob(texts=(text,), id=record_id, shape=ReplyShape.RECORD)
 
 
+@protocol_errors()
 def decode_document(document: Any, *, record_id: str | None = None) -> TranslationJob:
     """A parsed JSON document: a V1 body, a record object, a string or a list of instances."""
     if isinstance(document, Mapping):
@@ -65,21 +67,23 @@ def decode_document(document: Any, *, record_id: str | None = None) -> Translati
         )
     if isinstance(document, str):
         return TranslationJob(
-            texts=(fields.text(document, "text"),), id=record_id, shape=ReplyShape.RECORD
+            texts=(fields.nonblank_text(document, "text"),), id=record_id,
+            shape=ReplyShape.RECORD,
         )
     if isinstance(document, list):
-        return _with_id(decode_instances(document), record_id)
+        return decode_instances(document, record_id)
     raise InvalidInput(
         f"expected a JSON object, string or list of texts, got {fields.type_name(document)}"
     )
 
 
+@protocol_errors()
 def decode_record(record: Mapping[str, Any], *, record_id: str | None = None) -> TranslationJob:
     unknown = sorted(set(record) - _RECORD_FIELDS)
     if unknown:
         raise InvalidInput(f"unknown fields in record: {', '.join(unknown)}")
     return TranslationJob(
-        texts=(fields.text(record.get("text"), "text"),),
+        texts=(fields.nonblank_text(record.get("text"), "text"),),
         source=fields.language_code(record.get("source"), "source"),
         target=fields.language_code(record.get("target"), "target"),
         id=fields.record_id(record.get("id")) or record_id,

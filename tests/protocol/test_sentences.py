@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from argos_core.sentences import split_sentences
+from argos_protocol.sentences import split_sentences
 
 
 def test_splits_sentences_and_keeps_whitespace() -> None:

@@ -1,0 +1,25 @@
+"""The translation contract of kserve-argos, shared by every server and the transformer.
+
+Request shapes (KServe V1, Open Inference Protocol V2), tensor names, field rules (language
+codes, texts, ids), the sentence-end rule, and the one error a broken rule raises
+(`InvalidRequest`, answered 400). Plain Python: no web framework, no model engine, so each
+image copies it in.
+"""
+
+from argos_protocol.errors import InvalidRequest
+from argos_protocol.request import PAIR_FIELDS, TextItem, TranslationRequest
+from argos_protocol.v1 import parse_v1, v1_response
+from argos_protocol.v2 import TEXT_INPUT, TRANSLATION_OUTPUT, TensorValues, parse_v2
+
+__all__ = [
+    "PAIR_FIELDS",
+    "TEXT_INPUT",
+    "TRANSLATION_OUTPUT",
+    "InvalidRequest",
+    "TensorValues",
+    "TextItem",
+    "TranslationRequest",
+    "parse_v1",
+    "parse_v2",
+    "v1_response",
+]
