@@ -1,8 +1,11 @@
-"""KServe's data plane, reading a V2 REST body sent without a JSON content type as JSON.
+"""KServe's data plane, reading and writing V2 REST bodies as the Open Inference Protocol has them.
 
-KServe takes any V2 body FastAPI did not parse as JSON for the binary tensor extension and
-refuses it without an `Inference-Header-Content-Length`. tritonclient sends JSON tensors with no
-Content-Type at all, so a body without that header is read as the JSON it must then be.
+- A V2 body without `Inference-Header-Content-Length` is JSON. KServe takes any body FastAPI
+  did not parse as JSON for the binary tensor extension and refuses it without that header;
+  tritonclient sends JSON tensors with no Content-Type at all.
+- An answer leaves absent fields out. KServe's response model writes them as `null`
+  (`"model_version": null`, `"parameters": null`), which the protocol's REST description does
+  not allow (`type: string`, `type: object`).
 """
 
 from __future__ import annotations
@@ -12,12 +15,20 @@ from typing import Any
 from kserve.constants.constants import INFERENCE_CONTENT_LENGTH_HEADER
 from kserve.errors import InvalidInput
 from kserve.protocol.dataplane import DataPlane
-from kserve.protocol.infer_type import InferRequest
-from kserve.protocol.rest.v2_datamodels import InferenceRequest
+from kserve.protocol.infer_type import InferRequest, InferResponse
+from kserve.protocol.rest.v2_datamodels import InferenceRequest, InferenceResponse
 from pydantic import ValidationError
 
 
-class JsonBodyDataPlane(DataPlane):
+class InferenceResponseWithoutNulls(InferenceResponse):
+    """KServe's V2 endpoint serialises what the data plane encodes with `model_dump`: this one
+    leaves unset fields out instead of writing null."""
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        return super().model_dump(**{**kwargs, "exclude_none": True})
+
+
+class OpenInferenceDataPlane(DataPlane):
     def decode_inference_request(
         self, body: bytes | InferenceRequest, headers: dict[str, Any], model_name: str
     ) -> InferRequest:
@@ -30,6 +41,14 @@ class JsonBodyDataPlane(DataPlane):
             except ValidationError as exc:
                 raise InvalidInput(f"malformed V2 inference request: {_problems(exc)}") from exc
         return super().decode_inference_request(body, headers, model_name)
+
+    def encode(
+        self, model_name: str, response: Any, headers: dict[str, str] | None, req_attributes: dict
+    ) -> tuple[Any, dict[str, str]]:
+        body, response_headers = super().encode(model_name, response, headers, req_attributes)
+        if isinstance(response, InferResponse) and isinstance(body, dict):
+            body = InferenceResponseWithoutNulls.model_validate(body)
+        return body, response_headers
 
 
 def _problems(exc: ValidationError) -> str:

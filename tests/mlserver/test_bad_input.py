@@ -7,8 +7,8 @@ import httpx
 import pytest
 from kserve import InferenceGRPCClient, InferInput, InferRequest
 
-from tests.mlserver.clients import v2_request
 from tests.mlserver.servers import RunningMLServer
+from tests.support.clients import v2_request
 
 
 def text_input(data: object, shape: list[int], datatype: str = "BYTES") -> dict:

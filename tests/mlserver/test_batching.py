@@ -13,9 +13,9 @@ import pytest
 from kserve import InferenceGRPCClient
 
 from tests.conftest import DEMO_EXAMPLES
-from tests.mlserver.clients import rest_translate, v2_request
 from tests.mlserver.conftest import QUEUE_LIMIT
 from tests.mlserver.servers import RunningMLServer
+from tests.support.clients import rest_translate, v2_request
 
 ENGLISH = [english for english, _ in DEMO_EXAMPLES]
 SPANISH = [spanish for _, spanish in DEMO_EXAMPLES]

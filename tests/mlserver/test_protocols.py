@@ -7,8 +7,8 @@ import numpy as np
 from kserve import InferenceGRPCClient, InferInput, InferRequest
 
 from tests.conftest import DEMO_EXAMPLES
-from tests.mlserver.clients import grpc_translate, rest_translate
 from tests.mlserver.servers import RunningMLServer
+from tests.support.clients import grpc_translate, rest_translate
 
 ENGLISH = [english for english, _ in DEMO_EXAMPLES]
 SPANISH = [spanish for _, spanish in DEMO_EXAMPLES]

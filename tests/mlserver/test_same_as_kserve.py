@@ -8,8 +8,8 @@ import pytest
 from kserve import InferenceGRPCClient
 
 from tests.conftest import DEMO_EXAMPLES
-from tests.mlserver.clients import grpc_translate, json_translate, rest_translate, v2_request
 from tests.mlserver.servers import RunningMLServer
+from tests.support.clients import grpc_translate, json_translate, rest_translate, v2_request
 from tests.support.predictor import RunningPredictor
 
 ENGLISH = [english for english, _ in DEMO_EXAMPLES]

@@ -19,8 +19,8 @@ from cloudevents.http import CloudEvent, from_dict, from_http
 from cloudevents.sdk.converters.util import has_binary_headers
 from kserve.constants.constants import PredictorProtocol
 from kserve.errors import ModelNotFound
-from kserve.protocol.dataplane import DataPlane
 
+from argos_protocol_kserve.dataplane import OpenInferenceDataPlane
 from argos_transformer.errors import InvalidInput
 
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
@@ -37,7 +37,7 @@ _EVENT_ERRORS = (
 )
 
 
-class TransformerDataPlane(DataPlane):
+class TransformerDataPlane(OpenInferenceDataPlane):
     def decode(
         self,
         body: Any,
