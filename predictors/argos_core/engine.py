@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import ctranslate2
 
@@ -13,6 +14,30 @@ from argos_core.packages import ArgosPackage
 from argos_core.settings import EngineSettings
 
 logger = logging.getLogger("argos_core.engine")
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How one batch is decoded; requests that differ in it are batched apart."""
+
+    hypotheses: int = 1  # translations per sentence, best first (beam widened to fit)
+
+
+BEST = Decoding()
+
+
+@dataclass(frozen=True)
+class SentenceTranslation:
+    """The engine's answer for one sentence: its hypotheses, best first, and the best one's
+    mean token log-probability (CTranslate2's length-normalised score) and length."""
+
+    hypotheses: tuple[str, ...]
+    log_probability: float
+    tokens: int
+
+    @property
+    def best(self) -> str:
+        return self.hypotheses[0]
 
 
 def concrete_settings(settings: EngineSettings) -> EngineSettings:
@@ -73,17 +98,27 @@ class PairEngine:
             intra_threads=self.settings.intra_threads,
         )
 
-    def translate(self, sentences: Sequence[str]) -> list[str]:
+    def translate(
+        self, sentences: Sequence[str], decoding: Decoding = BEST
+    ) -> list[SentenceTranslation]:
         tokens = self._sp.encode(list(sentences), out_type=str)
         results = self.translator.translate_batch(
             tokens,
             target_prefix=[self._prefix] * len(tokens) if self._prefix else None,
-            beam_size=self.settings.beam_size,
+            beam_size=max(self.settings.beam_size, decoding.hypotheses),
+            num_hypotheses=decoding.hypotheses,
             max_decoding_length=self._decoding_limit(tokens),
             max_batch_size=self.settings.max_batch_tokens,
             batch_type="tokens",
             replace_unknowns=True,
+            return_scores=True,
         )
         skip = len(self._prefix) if self._prefix else 0
-        hypotheses = [result.hypotheses[0][skip:] for result in results]
-        return [self._sp.decode_pieces(pieces) for pieces in hypotheses]
+        return [
+            SentenceTranslation(
+                tuple(self._sp.decode_pieces(pieces[skip:]) for pieces in result.hypotheses),
+                result.scores[0],
+                len(result.hypotheses[0]) - skip,
+            )
+            for result in results
+        ]

@@ -1,7 +1,8 @@
 """TranslationService: the one object every front end calls.
 
 Texts are validated, split into sentences, looked up in the optional cache, queued on the
-dynamic batcher per language pair (hop by hop when pivoting), and re-joined in order.
+dynamic batcher per language pair and decoding (hop by hop when pivoting), and re-joined in
+order, with the alternatives and scores the request's options ask for.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from pathlib import Path
 from argos_core import metrics
 from argos_core.batcher import DynamicBatcher
 from argos_core.cache import SentenceCache
-from argos_core.engine import PairEngine, concrete_settings
+from argos_core.engine import BEST, Decoding, PairEngine, SentenceTranslation, concrete_settings
 from argos_core.errors import InvalidRequest, UnknownLanguagePair
 from argos_core.packages import ArgosPackage, discover_packages
 from argos_core.routes import Pair, plan_route, reachable_pairs
 from argos_core.settings import DEFAULT_MODEL_DIR, EngineSettings
-from argos_protocol import TextItem
-from argos_protocol.sentences import split_sentences
+from argos_protocol import PLAIN, TextItem, TextTranslation, TranslationOptions
+from argos_protocol.sentences import SplitText, split_sentences
 
 logger = logging.getLogger("argos_core.service")
 
@@ -79,16 +80,24 @@ class TranslationService:
 
     async def translate_items(self, items: Sequence[TextItem]) -> list[str]:
         """Translate texts that may each name their own pair; results in input order."""
+        return [result.translation for result in await self.translate_request(items)]
+
+    async def translate_request(
+        self, items: Sequence[TextItem], options: TranslationOptions = PLAIN
+    ) -> list[TextTranslation]:
+        """Like `translate_items`, with the alternatives and scores `options` ask for."""
         self._check_limits(items)
         groups: dict[Pair, list[int]] = {}
         for index, item in enumerate(items):
             groups.setdefault(self.resolve_pair(item.source, item.target), []).append(index)
-        results: list[str] = [""] * len(items)
+        results: list[TextTranslation] = [TextTranslation("")] * len(items)
 
         async def run(pair: Pair, indexes: list[int]) -> None:
-            translated = await self._translate_texts([items[i].text for i in indexes], pair)
-            for index, text in zip(indexes, translated, strict=True):
-                results[index] = text
+            translated = await self._translate_texts(
+                [items[i].text for i in indexes], pair, options
+            )
+            for index, result in zip(indexes, translated, strict=True):
+                results[index] = result
 
         await asyncio.gather(*(run(pair, indexes) for pair, indexes in groups.items()))
         return results
@@ -108,41 +117,61 @@ class TranslationService:
     async def close(self) -> None:
         await self.batcher.close()
 
-    async def _translate_texts(self, texts: list[str], pair: Pair) -> list[str]:
+    async def _translate_texts(
+        self, texts: list[str], pair: Pair, options: TranslationOptions
+    ) -> list[TextTranslation]:
         splits = [split_sentences(text) for text in texts]
         sentences = [sentence for split in splits for sentence in split.sentences]
-        for hop in plan_route(self.packages, *pair) or []:
-            sentences = await self._translate_sentences(sentences, hop)
-        joined, start = [], 0
+        *pivots, last = plan_route(self.packages, *pair) or []
+        log_probabilities = [0.0] * len(sentences)
+        for hop in pivots:  # through English: the best of each hop goes on
+            translated = await self._translate_sentences(sentences, hop, BEST)
+            sentences = [sentence.best for sentence in translated]
+            log_probabilities = _add(log_probabilities, translated)
+        decoding = Decoding(hypotheses=options.alternatives + 1)
+        translated = await self._translate_sentences(sentences, last, decoding)
+        log_probabilities = _add(log_probabilities, translated)
+        results, start = [], 0
         for split in splits:
             end = start + len(split.sentences)
-            joined.append(split.join(sentences[start:end]))
+            results.append(
+                _text_translation(
+                    split, translated[start:end], log_probabilities[start:end], options
+                )
+            )
             start = end
-        return joined
+        return results
 
-    async def _translate_sentences(self, sentences: list[str], pair: Pair) -> list[str]:
-        cache = self.caches.get(pair)
+    async def _translate_sentences(
+        self, sentences: list[str], pair: Pair, decoding: Decoding
+    ) -> list[SentenceTranslation]:
+        cache = self.caches.get(pair) if decoding == BEST else None
         if cache is None:
-            return await self.batcher.submit(pair, sentences)
+            return await self.batcher.submit((pair, decoding), sentences)
         label = f"{pair[0]}-{pair[1]}"
-        results: list[str | None] = [cache.get(s) for s in sentences]
+        results: list[SentenceTranslation | None] = [cache.get(s) for s in sentences]
         missing = [i for i, r in enumerate(results) if r is None]
         metrics.CACHE_HITS.labels(label).inc(len(sentences) - len(missing))
         metrics.CACHE_MISSES.labels(label).inc(len(missing))
         if missing:
             unique = list(dict.fromkeys(sentences[i] for i in missing))
-            translated = dict(zip(unique, await self.batcher.submit(pair, unique), strict=True))
+            translated = dict(
+                zip(unique, await self.batcher.submit((pair, decoding), unique), strict=True)
+            )
             for sentence, translation in translated.items():
                 cache.put(sentence, translation)
             for i in missing:
                 results[i] = translated[sentences[i]]
         return [r for r in results if r is not None]
 
-    def _run_batch(self, pair: Pair, sentences: list[str]) -> list[str]:
+    def _run_batch(
+        self, key: tuple[Pair, Decoding], sentences: list[str]
+    ) -> list[SentenceTranslation]:
+        pair, decoding = key
         label = f"{pair[0]}-{pair[1]}"
         metrics.BATCH_SIZE.labels(label).observe(len(sentences))
         with metrics.BATCH_SECONDS.labels(label).time():
-            translations = self.engines[pair].translate(sentences)
+            translations = self.engines[pair].translate(sentences, decoding)
         metrics.SENTENCES.labels(label).inc(len(sentences))
         return translations
 
@@ -168,3 +197,34 @@ class TranslationService:
         if ("en", "es") in self.pairs:
             return ("en", "es")
         return None
+
+
+def _add(log_probabilities: list[float], translated: list[SentenceTranslation]) -> list[float]:
+    """A pivoted sentence's log-probability is the sum of its hops' (a product of
+    probabilities)."""
+    return [
+        total + sentence.log_probability
+        for total, sentence in zip(log_probabilities, translated, strict=True)
+    ]
+
+
+def _text_translation(
+    split: SplitText,
+    sentences: list[SentenceTranslation],
+    log_probabilities: list[float],
+    options: TranslationOptions,
+) -> TextTranslation:
+    """One text's translation, re-joined from its sentences; its log-probability is the
+    sentences' mean weighted by their length in tokens; alternative k joins every sentence's
+    k-th other hypothesis."""
+    alternatives = tuple(
+        split.join([s.hypotheses[min(k, len(s.hypotheses) - 1)] for s in sentences])
+        for k in range(1, options.alternatives + 1)
+    )
+    if not sentences:
+        return TextTranslation(split.join([]), alternatives)
+    tokens = [max(1, sentence.tokens) for sentence in sentences]
+    log_probability = sum(lp * n for lp, n in zip(log_probabilities, tokens, strict=True)) / sum(
+        tokens
+    )
+    return TextTranslation(split.join([s.best for s in sentences]), alternatives, log_probability)

@@ -12,7 +12,7 @@ from kserve.errors import InvalidInput
 
 from argos_core import EngineSettings, TranslationService
 from argos_kserve.errors import kserve_errors
-from argos_protocol import TEXT_INPUT, TRANSLATION_OUTPUT, parse_v1, v1_response
+from argos_protocol import TEXT_INPUT, TRANSLATION_OUTPUT, parse_v1, v1_response, v2_outputs
 from argos_protocol_kserve.tensors import parse_infer_request, translation_response
 
 logger = logging.getLogger("argos_kserve")
@@ -42,12 +42,14 @@ class TranslatorModel(Model):
         with kserve_errors():
             if isinstance(payload, InferRequest):
                 request = parse_infer_request(payload)
-                translations = await self.service.translate_items(request.items)
-                return translation_response(payload, self.name, translations)
+                results = await self.service.translate_request(request.items, request.options)
+                outputs = v2_outputs(results, request.options)
+                return translation_response(payload, self.name, outputs)
             if isinstance(payload, bytes | bytearray):
                 payload = _json_body(payload)
             request = parse_v1(payload)
-            return v1_response(await self.service.translate_items(request.items))
+            results = await self.service.translate_request(request.items, request.options)
+            return v1_response(results, request.options)
 
 
 def _json_body(body: bytes | bytearray) -> Any:

@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 from mlserver import MLModel
-from mlserver.codecs import StringCodec
 from mlserver.logging import logger as mlserver_logger
 from mlserver.settings import ModelSettings
 from mlserver.types import InferenceRequest, InferenceResponse
@@ -21,8 +20,8 @@ from mlserver.utils import get_model_uri
 
 from argos_core import DEFAULT_MODEL_DIR, EngineSettings, TranslationService
 from argos_mlserver.errors import mlserver_errors
-from argos_mlserver.tensors import parse_inference_request
-from argos_protocol import TRANSLATION_OUTPUT
+from argos_mlserver.tensors import parse_inference_request, response_output
+from argos_protocol import v2_outputs
 
 logger = logging.getLogger("argos_mlserver")
 
@@ -60,15 +59,12 @@ class ArgosTranslateRuntime(MLModel):
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
         with mlserver_errors():
             request = parse_inference_request(payload)
-            translations = await self.service.translate_items(request.items)
-        output = StringCodec.encode_output(TRANSLATION_OUTPUT, translations)
-        # StringCodec answers shape [N, 1]; the contract (and the KServe front end) says [N].
-        output.shape = [len(translations)]
+            results = await self.service.translate_request(request.items, request.options)
         return InferenceResponse(
             id=payload.id,
             model_name=self.name,
             model_version=self.version,
-            outputs=[output],
+            outputs=[response_output(o) for o in v2_outputs(results, request.options)],
         )
 
     async def unload(self) -> bool:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from mlserver.types import InferenceRequest, RequestInput
+from mlserver.codecs import StringCodec
+from mlserver.types import InferenceRequest, RequestInput, ResponseOutput
 
-from argos_protocol import TensorValues, TranslationRequest, parse_v2
+from argos_protocol import OutputValues, TensorValues, TranslationRequest, parse_v2
+from argos_protocol.v2 import BYTES
 
 
 def tensor_values(request_input: RequestInput) -> TensorValues:
@@ -38,4 +40,16 @@ def parse_inference_request(request: InferenceRequest) -> TranslationRequest:
         [tensor_values(request_input) for request_input in request.inputs],
         request_parameters(request),
         request.id,
+    )
+
+
+def response_output(output: OutputValues) -> ResponseOutput:
+    """An `argos_protocol` output as MLServer's: BYTES through its `StringCodec` (which also
+    tags the content type), with the protocol's shape rather than the codec's [N, 1]."""
+    if output.datatype == BYTES:
+        encoded = StringCodec.encode_output(output.name, output.data)
+        encoded.shape = output.shape
+        return encoded
+    return ResponseOutput(
+        name=output.name, shape=output.shape, datatype=output.datatype, data=output.data
     )

@@ -7,19 +7,33 @@ image copies it in.
 """
 
 from argos_protocol.errors import InvalidRequest
+from argos_protocol.options import PLAIN, TranslationOptions
 from argos_protocol.request import PAIR_FIELDS, TextItem, TranslationRequest
+from argos_protocol.results import TextTranslation
 from argos_protocol.v1 import parse_v1, v1_response
-from argos_protocol.v2 import TEXT_INPUT, TRANSLATION_OUTPUT, TensorValues, parse_v2
+from argos_protocol.v2 import (
+    TEXT_INPUT,
+    TRANSLATION_OUTPUT,
+    OutputValues,
+    TensorValues,
+    parse_v2,
+    v2_outputs,
+)
 
 __all__ = [
     "PAIR_FIELDS",
+    "PLAIN",
     "TEXT_INPUT",
     "TRANSLATION_OUTPUT",
     "InvalidRequest",
+    "OutputValues",
     "TensorValues",
     "TextItem",
+    "TextTranslation",
+    "TranslationOptions",
     "TranslationRequest",
     "parse_v1",
     "parse_v2",
     "v1_response",
+    "v2_outputs",
 ]

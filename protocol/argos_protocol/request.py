@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from argos_protocol.options import PLAIN, TranslationOptions
+
 PAIR_FIELDS = ("source", "target")
 
 
@@ -20,3 +22,4 @@ class TextItem:
 class TranslationRequest:
     items: tuple[TextItem, ...]
     id: str | None = None
+    options: TranslationOptions = PLAIN

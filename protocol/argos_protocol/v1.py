@@ -2,7 +2,9 @@
 `{"predictions": [...]}`, one prediction per instance, in order.
 
 An instance is a string (the body's pair) or `{"text", "source"?, "target"?}`. `source` and
-`target` may also stand at the top of the body; `parameters` wins over them.
+`target` may also stand at the top of the body; `parameters` wins over them. With options
+(`parameters.alternatives`, `parameters.return_scores`) a prediction is an object
+`{"translation", "alternatives"?, "score"?}` instead of a string.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Any
 from argos_protocol import fields
 from argos_protocol.errors import InvalidRequest
 from argos_protocol.fields import TextRule
+from argos_protocol.options import PLAIN, TranslationOptions, parse_options
 from argos_protocol.request import PAIR_FIELDS, TextItem, TranslationRequest
+from argos_protocol.results import TextTranslation
 
 INSTANCES = "instances"
 PREDICTIONS = "predictions"
@@ -36,10 +40,18 @@ def parse_v1(body: Any, text_rule: TextRule = fields.text) -> TranslationRequest
     unknown = sorted(set(body) - BODY_FIELDS)
     if unknown:
         raise InvalidRequest(f"unknown fields in the V1 body: {', '.join(map(str, unknown))}")
-    source, target = _body_pair(body)
+    parameters = _parameters(body)
+    source, target = (
+        fields.language_code(
+            parameters.get(name, body.get(name)),
+            f"parameters.{name}" if name in parameters else name,
+        )
+        for name in PAIR_FIELDS
+    )
     return TranslationRequest(
         parse_instances(body[INSTANCES], source, target, text_rule),
         fields.record_id(body.get("id")),
+        parse_options(parameters, "parameters.{}"),
     )
 
 
@@ -78,23 +90,29 @@ def parse_instances(
     return tuple(items)
 
 
-def v1_response(translations: Sequence[str]) -> dict[str, list[str]]:
-    return {PREDICTIONS: list(translations)}
+def v1_response(
+    results: Sequence[TextTranslation], options: TranslationOptions = PLAIN
+) -> dict[str, list[Any]]:
+    return {PREDICTIONS: [prediction(result, options) for result in results]}
 
 
-def _body_pair(body: Mapping[str, Any]) -> tuple[str | None, str | None]:
+def prediction(result: TextTranslation, options: TranslationOptions) -> str | dict[str, Any]:
+    if options.plain:
+        return result.translation
+    answer: dict[str, Any] = {"translation": result.translation}
+    if options.alternatives:
+        answer["alternatives"] = list(result.alternatives)
+    if options.return_scores:
+        answer["score"] = result.confidence
+    return answer
+
+
+def _parameters(body: Mapping[str, Any]) -> Mapping[str, Any]:
     parameters = body.get("parameters")
     if parameters is None:
-        parameters = {}
+        return {}
     if not isinstance(parameters, Mapping):
         raise InvalidRequest(
             f"'parameters' must be an object, got {fields.type_name(parameters)}"
         )
-    source, target = (
-        fields.language_code(
-            parameters.get(name, body.get(name)),
-            f"parameters.{name}" if name in parameters else name,
-        )
-        for name in PAIR_FIELDS
-    )
-    return source, target
+    return parameters

@@ -2,7 +2,8 @@
 
 Input `text`: BYTES, shape [N] or [N, 1]. The pair comes from request parameters
 `source`/`target`, or from BYTES input tensors of those names holding one value or one per row.
-Output `translation`: BYTES, shape [N].
+Output `translation`: BYTES, shape [N]. With request parameter `return_scores` also `score`
+(FP32, [N], the confidence in (0, 1]); with `alternatives` k also `alternatives` (BYTES, [N, k]).
 
 Front ends turn their framework's tensors into `TensorValues` (one call to `TensorValues.of`),
 so every server reads the same tensors the same way and answers the same errors.
@@ -18,12 +19,27 @@ from typing import Any
 from argos_protocol import fields
 from argos_protocol.errors import InvalidRequest
 from argos_protocol.fields import TextRule
+from argos_protocol.options import TranslationOptions, parse_options
 from argos_protocol.request import PAIR_FIELDS, TextItem, TranslationRequest
+from argos_protocol.results import TextTranslation
 
 TEXT_INPUT = "text"
 TRANSLATION_OUTPUT = "translation"
+SCORE_OUTPUT = "score"
+ALTERNATIVES_OUTPUT = "alternatives"
 BYTES = "BYTES"
+FP32 = "FP32"
 INPUT_NAMES = (TEXT_INPUT, *PAIR_FIELDS)
+
+
+@dataclass(frozen=True)
+class OutputValues:
+    """One output tensor as plain values, for a front end to wrap in its framework's type."""
+
+    name: str
+    datatype: str
+    shape: list[int]
+    data: list[Any]
 
 
 @dataclass(frozen=True)
@@ -139,7 +155,30 @@ def parse_v2(
         TextItem(text, source, target)
         for text, source, target in zip(texts, columns["source"], columns["target"], strict=True)
     )
-    return TranslationRequest(items, request_id or None)
+    return TranslationRequest(
+        items, request_id or None, parse_options(parameters, "parameter '{}'")
+    )
+
+
+def v2_outputs(
+    results: Sequence[TextTranslation], options: TranslationOptions
+) -> list[OutputValues]:
+    count = len(results)
+    outputs = [
+        OutputValues(TRANSLATION_OUTPUT, BYTES, [count], [r.translation for r in results])
+    ]
+    if options.return_scores:
+        outputs.append(OutputValues(SCORE_OUTPUT, FP32, [count], [r.confidence for r in results]))
+    if options.alternatives:
+        outputs.append(
+            OutputValues(
+                ALTERNATIVES_OUTPUT,
+                BYTES,
+                [count, options.alternatives],
+                [text for r in results for text in r.alternatives],
+            )
+        )
+    return outputs
 
 
 def tensor_elements(tensor: TensorValues) -> list[Any]:

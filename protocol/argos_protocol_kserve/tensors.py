@@ -15,8 +15,7 @@ from typing import Any
 from kserve import InferInput, InferOutput, InferRequest, InferResponse
 from kserve.protocol.infer_type import to_http_parameters
 
-from argos_protocol import TRANSLATION_OUTPUT, TensorValues, TranslationRequest, parse_v2
-from argos_protocol.v2 import BYTES
+from argos_protocol import OutputValues, TensorValues, TranslationRequest, parse_v2
 
 
 def tensor_values(tensor: InferInput) -> TensorValues:
@@ -44,18 +43,17 @@ def parse_infer_request(request: InferRequest) -> TranslationRequest:
 def translation_response(
     request: InferRequest | None,
     model_name: str,
-    translations: Sequence[str],
+    outputs: Sequence[OutputValues],
     response_id: str | None = None,
 ) -> InferResponse:
-    """The V2 answer to `request`: output `translation` (BYTES, [N]), encoded as it asked."""
-    output = InferOutput(
-        name=TRANSLATION_OUTPUT, shape=[len(translations)], datatype=BYTES,
-        data=list(translations),
-    )
+    """The V2 answer to `request` (`argos_protocol.v2_outputs`), encoded as it asked."""
     return InferResponse(
         response_id=response_id or (request.id if request else None) or str(uuid.uuid4()),
         model_name=model_name,
-        infer_outputs=[output],
+        infer_outputs=[
+            InferOutput(name=o.name, shape=o.shape, datatype=o.datatype, data=o.data)
+            for o in outputs
+        ],
         use_binary_outputs=bool(request and request.use_binary_outputs),
         requested_outputs=request.request_outputs if request else None,
     )

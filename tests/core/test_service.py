@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from argos_core import EngineSettings, InvalidRequest, TranslationService, UnknownLanguagePair
-from argos_protocol import TextItem
+from argos_protocol import TextItem, TextTranslation, TranslationOptions
 from tests.conftest import DEMO_EXAMPLES
 from tests.core.conftest import relabelled_copy
 
@@ -85,3 +85,22 @@ async def test_cache_serves_repeats_and_counts_hits(unpacked_demo: Path) -> None
 
 async def test_empty_and_blank_texts_come_back_unchanged(service: TranslationService) -> None:
     assert await service.translate(["", "  ", ENGLISH[0]]) == ["", "  ", SPANISH[0]]
+
+
+async def test_options_add_alternatives_and_a_confidence(service: TranslationService) -> None:
+    in_domain, out_of_domain, blank = "The small dog sleeps. My city is big.", "Quantum flux.", " "
+    results = await service.translate_request(
+        [TextItem(in_domain), TextItem(out_of_domain), TextItem(blank)],
+        TranslationOptions(alternatives=3, return_scores=True),
+    )
+    assert results[0].translation == f"{SPANISH[0]} {SPANISH[7]}"
+    assert all(len(result.alternatives) == 3 for result in results)
+    assert results[0].translation not in results[0].alternatives
+    assert 0 < results[1].confidence < results[0].confidence <= 1
+    assert results[2] == TextTranslation(blank, (blank,) * 3)
+
+
+async def test_plain_options_keep_the_translations(service: TranslationService) -> None:
+    plain = await service.translate_request([TextItem(text) for text in ENGLISH])
+    assert [result.translation for result in plain] == SPANISH
+    assert all(result.alternatives == () for result in plain)

@@ -110,8 +110,7 @@ def test_callers_may_speak_v2_rest_to_the_transformer(via_predictor: ViaPredicto
     payload = response.json()
     assert payload["id"] == "v2-call"
     assert payload["outputs"] == [
-        {"name": "translation", "shape": [2], "datatype": "BYTES", "parameters": None,
-         "data": SPANISH[3:5]}
+        {"name": "translation", "shape": [2], "datatype": "BYTES", "data": SPANISH[3:5]}
     ]
     bad = httpx.post(
         f"{transformer.base_url}/v2/models/{MODEL}/infer",

@@ -17,7 +17,7 @@ from cloudevents.http import CloudEvent
 from kserve import Model
 from kserve.protocol.infer_type import InferRequest
 
-from argos_protocol import fields
+from argos_protocol import PLAIN, TextTranslation, fields, v2_outputs
 from argos_protocol_kserve.tensors import translation_response
 from argos_transformer import metrics
 from argos_transformer.codecs.cloudevents import EventContext, decode_event, encode_reply
@@ -128,9 +128,8 @@ class TranslatorTransformer(Model):
         if result.prepared.event is not None:
             return encode_reply(job, translations, result.prepared.event, self.name)
         if job.shape is ReplyShape.V2:
-            return translation_response(
-                result.prepared.request, self.name, translations, job.id
-            )
+            outputs = v2_outputs([TextTranslation(t) for t in translations], PLAIN)
+            return translation_response(result.prepared.request, self.name, outputs, job.id)
         if job.shape is ReplyShape.RECORD:
             return encode_record(job, translations[0])
         if job.shape is ReplyShape.TEXT:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from argos_protocol import fields, parse_v1, v1_response
+from argos_protocol import TextTranslation, fields, parse_v1, v1_response
 from argos_protocol.v1 import INSTANCES, parse_instances
 from argos_transformer.codecs.job import ReplyShape, TranslationJob
 from argos_transformer.errors import InvalidInput, protocol_errors
@@ -24,8 +24,8 @@ def decode_instances(instances: Sequence[Any], job_id: str | None = None) -> Tra
     return _job(parse_instances(instances, text_rule=fields.nonblank_text), job_id)
 
 
-def encode_v1(translations: Sequence[str]) -> dict[str, list[str]]:
-    return v1_response(translations)
+def encode_v1(translations: Sequence[str]) -> dict[str, list[Any]]:
+    return v1_response([TextTranslation(t) for t in translations])
 
 
 def _job(items: Sequence[Any], job_id: str | None) -> TranslationJob:
