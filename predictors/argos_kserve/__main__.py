@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import os
-import sys
 from pathlib import Path
 
-from fastapi.exceptions import RequestValidationError
 from kserve import model_server
+from starlette.exceptions import HTTPException
 
 from argos_core import EngineSettings
 from argos_kserve import limits
-from argos_kserve.errors import OverloadedError, overloaded_handler, request_validation_handler
-from argos_kserve.event_loop import use_event_loop
+from argos_kserve.errors import OverloadedError, overloaded_handler
 from argos_kserve.model import TranslatorModel
-from argos_kserve.server import PredictorServer
-from argos_kserve.timing import drop_timing_middleware
+from argos_protocol import logs
+from argos_protocol_kserve.server import ArgosModelServer, use_event_loop
 
-logger = logging.getLogger("argos_kserve")
+LOGGERS = ("argos_core", "argos_kserve", "argos_protocol_kserve", "kserve", "kserve.trace",
+           "uvicorn", "uvicorn.error")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -35,39 +32,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="folder of .argosmodel packages (zipped or unpacked); default: the embedded model",
     )
+    parser.add_argument(
+        "--bind_host",
+        default=None,
+        help="address the HTTP and gRPC servers listen on (default: every interface, as KServe)",
+    )
     EngineSettings.add_arguments(parser)
     limits.add_arguments(parser)
+    logs.add_arguments(parser)
     # KServe logs a latency line per request by default; the same latencies are Prometheus
     # histograms, and the line costs 0.3-0.5 ms of CPU per request (docs/benchmarks.md).
     parser.set_defaults(model_name="translator", enable_latency_logging=False)
-    return parser.parse_args(argv)
-
-
-def configure_logging() -> None:
-    """Our loggers (engine loading, batching, limits) on stderr beside KServe's, which configures
-    only its own and uvicorn's. Level from ARGOS_LOG_LEVEL (default INFO)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
-    )
-    for name in ("argos_core", "argos_kserve"):
-        named = logging.getLogger(name)
-        named.addHandler(handler)
-        named.setLevel(os.environ.get("ARGOS_LOG_LEVEL", "INFO").upper())
-        named.propagate = False
+    args = parser.parse_args(argv)
+    if args.workers != 1:
+        parser.error("--workers must be 1: the engine uses every CPU of the container "
+                     "(--inter_threads); scale with replicas")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    configure_logging()
+    logs.configure(logs.log_format(args.log_format), LOGGERS, access_log=args.enable_access_log)
     model = TranslatorModel(args.model_name, args.model_dir, EngineSettings.from_namespace(args))
     model.load()
-    model_server.app.add_exception_handler(OverloadedError, overloaded_handler)
-    model_server.app.add_exception_handler(RequestValidationError, request_validation_handler)
-    limits.install(model_server.app, args.max_body_bytes)
-    drop_timing_middleware(model_server.app)
     use_event_loop(args.event_loop)
-    PredictorServer(enable_latency_logging=args.enable_latency_logging).start([model])
+    server = ArgosModelServer(
+        bind_host=args.bind_host,
+        exception_handlers={
+            OverloadedError: overloaded_handler,
+            HTTPException: limits.http_exception_handler,
+        },
+        middlewares=(limits.middleware(args.max_body_bytes),),
+        enable_latency_logging=args.enable_latency_logging,
+    )
+    server.start([model])
 
 
 if __name__ == "__main__":

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 
 from fastapi import Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from kserve.errors import InvalidInput, ServerNotReady
 
 from argos_core import InvalidRequest, Overloaded
+from argos_protocol_kserve.server import rejected
 
 
 class OverloadedError(ServerNotReady):
-    """503 on REST (with Retry-After), UNAVAILABLE on gRPC (via KServe's interceptor)."""
+    """503 on REST (with Retry-After), UNAVAILABLE on gRPC (via the server's interceptor)."""
 
     def __init__(self, detail: str, retry_after_s: int) -> None:
         super().__init__(detail)
@@ -33,23 +34,11 @@ def kserve_errors() -> Iterator[None]:
         raise OverloadedError(str(exc), exc.retry_after_s) from exc
 
 
-async def overloaded_handler(_: Request, exc: OverloadedError) -> JSONResponse:
+async def overloaded_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OverloadedError)
+    rejected(request.url.path, 503, str(exc), logging.WARNING)
     return JSONResponse(
         status_code=503,
         content={"error": str(exc)},
         headers={"Retry-After": str(exc.retry_after_s)},
     )
-
-
-async def request_validation_handler(_: Request, exc: RequestValidationError) -> JSONResponse:
-    """FastAPI answers a body it cannot parse with 422 and its own shape; we answer 400."""
-    problems = "; ".join(
-        f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', '')}"
-        + (
-            f" ({error['ctx']['error']})"
-            if isinstance(error.get("ctx"), dict) and "error" in error["ctx"]
-            else ""
-        )
-        for error in exc.errors()
-    )
-    return JSONResponse(status_code=400, content={"error": f"malformed request: {problems}"})

@@ -1,7 +1,5 @@
 """Request guards in front of KServe's routes: a body size cap (413) and one JSON error shape.
 
-Also: what KServe answers with 501 (a `model_version` it does not support) is a 400 here.
-
 The body cap runs as ASGI middleware, before FastAPI reads the body, so an oversized request is
 refused from its Content-Length (or, when chunked, as soon as the running total passes the cap)
 without buffering it. Starlette's own HTTP errors (e.g. a body FastAPI cannot parse) answer
@@ -12,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-logger = logging.getLogger("argos_kserve")
+from argos_protocol_kserve.server import rejected
 
 # 256 texts of 10,000 characters, JSON-escaped at up to 6 bytes per character, fit in 16 MiB.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -77,7 +74,7 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, send: Send, size: int) -> None:
         message = _too_large_message(size, self.max_bytes)
-        logger.warning("event=body_too_large path=%s bytes=%d", scope.get("path"), size)
+        rejected(scope.get("path", "-"), 413, message)
         body = json.dumps({"error": message}).encode()
         await send(
             {
@@ -103,34 +100,14 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def http_exception_handler(_: Request, exc: HTTPException) -> JSONResponse:
+async def http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    rejected(request.url.path, exc.status_code, str(exc.detail))
     return JSONResponse(
         status_code=exc.status_code,
         content={"error": str(exc.detail)},
         headers=getattr(exc, "headers", None),
     )
-
-
-class NotImplementedAsBadRequest:
-    """ASGI middleware: KServe answers a feature it lacks (e.g. a `model_version` parameter) with
-    501 `{"error": ...}`. The request asked for something this server does not offer, so it is
-    the caller's to change: 400, same body. (KServe registers its NotImplementedError handler
-    when the server starts, after ours would be, so the status is rewritten here.)"""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def rewriting_send(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 501:
-                message = {**message, "status": 400}
-            await send(message)
-
-        await self.app(scope, receive, rewriting_send)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -142,9 +119,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def install(app: FastAPI, max_body_bytes: int) -> None:
+def middleware(max_body_bytes: int) -> tuple[type, dict[str, int]]:
     if max_body_bytes < 1:
         raise ValueError(f"max_body_bytes must be >= 1, got {max_body_bytes}")
-    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
-    app.add_exception_handler(HTTPException, http_exception_handler)
-    app.add_middleware(NotImplementedAsBadRequest)
+    return BodySizeLimit, {"max_bytes": max_body_bytes}

@@ -78,6 +78,8 @@ def predictor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPredi
         "5",
         "--max_text_chars",
         str(PREDICTOR_MAX_TEXT_CHARS),
+        "--enable_access_log",
+        "true",  # test_overhead reads which connections the transformer's calls came on
     )
     yield running
     running.stop()

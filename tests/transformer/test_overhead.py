@@ -13,8 +13,9 @@ from tests.support.predictor import RunningPredictor
 from tests.transformer.conftest import RunningTransformer, TransformerFactory, predictor_host
 
 REQUESTS = 60
-# uvicorn's access log line: `... 127.0.0.1:PORT PID - "POST /v1/models/translator%3Apredict ...`
-ACCESS = re.compile(r'127\.0\.0\.1:(\d+) \d+ - "POST /v1/models/translator%3Apredict')
+# uvicorn's access log line (the predictor fixture turns it on):
+# `... uvicorn.access INFO 127.0.0.1:PORT - "POST /v1/models/translator%3Apredict HTTP/1.1" 200`
+ACCESS = re.compile(r'127\.0\.0\.1:(\d+) - "POST /v1/models/translator%3Apredict')
 
 
 def post_sequentially(url: str) -> None:
