@@ -19,9 +19,14 @@ from mlserver.types import InferenceRequest, InferenceResponse
 from mlserver.utils import get_model_uri
 
 from argos_core import DEFAULT_MODEL_DIR, EngineSettings, TranslationService
-from argos_mlserver.errors import mlserver_errors
+from argos_mlserver.errors import (
+    DropClientErrors,
+    mlserver_errors,
+    refuse_undecodable_raw_inputs,
+)
 from argos_mlserver.tensors import parse_inference_request, response_output
 from argos_protocol import v2_outputs
+from argos_protocol.logs import REQUEST_ID_HEADER, RequestContextFilter, request_context
 
 logger = logging.getLogger("argos_mlserver")
 
@@ -35,6 +40,7 @@ class ArgosTranslateRuntime(MLModel):
 
     async def load(self) -> bool:
         _share_mlserver_log_handlers()
+        refuse_undecodable_raw_inputs()
         refuse_adaptive_batching(self.settings)
         model_dir = await resolve_model_dir(self.settings)
         extra = (self.settings.parameters.extra if self.settings.parameters else None) or {}
@@ -57,7 +63,8 @@ class ArgosTranslateRuntime(MLModel):
         return self.ready
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
-        with mlserver_errors():
+        headers = (payload.parameters.headers if payload.parameters else None) or {}
+        with request_context(headers.get(REQUEST_ID_HEADER), self.name), mlserver_errors():
             request = parse_inference_request(payload)
             results = await self.service.translate_request(request.items, request.options)
         return InferenceResponse(
@@ -107,12 +114,18 @@ def refuse_adaptive_batching(settings: ModelSettings) -> None:
 
 
 def _share_mlserver_log_handlers() -> None:
-    """Send the core's logs where MLServer's go (MLServer only configures its own logger)."""
+    """Send the core's logs where MLServer's go, in MLServer's format (its default, or
+    `MLSERVER_LOGGING_SETTINGS`, e.g. settings/logging-json.json), with each request's id;
+    MLServer only configures its own loggers."""
     for name in ("argos_core", "argos_mlserver"):
         target = logging.getLogger(name)
         if target.handlers:
             continue
         for handler in mlserver_logger.handlers:
             target.addHandler(handler)
+        target.addFilter(RequestContextFilter())
         target.setLevel(logging.INFO)
         target.propagate = False
+    grpc_logger = logging.getLogger("mlserver.grpc")
+    if not any(isinstance(f, DropClientErrors) for f in grpc_logger.filters):
+        grpc_logger.addFilter(DropClientErrors())
