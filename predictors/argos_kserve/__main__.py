@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from kserve import model_server
 
 from argos_core import EngineSettings
-from argos_kserve import limits
+from argos_kserve import http_metrics, limits
 from argos_kserve.errors import OverloadedError, overloaded_handler, request_validation_handler
 from argos_kserve.event_loop import use_event_loop
 from argos_kserve.model import TranslatorModel
@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     model_server.app.add_exception_handler(OverloadedError, overloaded_handler)
     model_server.app.add_exception_handler(RequestValidationError, request_validation_handler)
     limits.install(model_server.app, args.max_body_bytes)
+    http_metrics.install(model_server.app)
     drop_timing_middleware(model_server.app)
     use_event_loop(args.event_loop)
     kserve.ModelServer(enable_latency_logging=args.enable_latency_logging).start([model])
