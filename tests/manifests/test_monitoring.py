@@ -1,5 +1,6 @@
 """The PodMonitors scrape every server on the port its metrics are served on, and every metric
-the Grafana dashboard queries is one the servers (project code, KServe, MLServer) define."""
+the Grafana dashboard queries is one the servers (project code, KServe, MLServer) define.
+(tests/monitoring proves the queries against a real Prometheus.)"""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.manifests.rendering import MANIFESTS, REPO_ROOT, Component, components, of_kind
-from tests.manifests.webhook_rules import arg_value, env_value, runtime_of
+from tests.manifests.rendering import REPO_ROOT, components, of_kind
+from tests.monitoring import dashboard
+from tests.monitoring.kserve_pods import served_ports
 from tests.support.processes import VENVS
 
-DASHBOARD = MANIFESTS / "monitoring" / "dashboards" / "kserve-argos.json"
+DASHBOARD = dashboard.DASHBOARD
 METRIC_SOURCES = [
     *sorted((REPO_ROOT / "predictors").rglob("*.py")),
     *sorted((REPO_ROOT / "transformers").rglob("*.py")),
@@ -21,6 +23,13 @@ METRIC_SOURCES = [
 LIBRARY_METRIC_FILES = {
     "kserve": ["kserve/metrics.py"],
     "mlserver": ["mlserver/handlers/dataplane.py"],
+}
+# Names built at run time: starlette_exporter's with MLServer's prefix `rest_server`, and the
+# `up` Prometheus writes for every target.
+OTHER_SERIES = {
+    "rest_server_requests_total",
+    "rest_server_request_duration_seconds_bucket",
+    "up",
 }
 DEFINITION = re.compile(r"\b(Counter|Histogram|Gauge|Summary)\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\"")
 PROMQL_WORDS = {"and", "or", "unless", "bool", "offset"}
@@ -46,7 +55,7 @@ def library_files() -> list[Path]:
 
 
 def defined_series() -> set[str]:
-    series: set[str] = set()
+    series: set[str] = set(OTHER_SERIES)
     for path in [*METRIC_SOURCES, *library_files()]:
         for kind, name in DEFINITION.findall(path.read_text()):
             series |= exposed_names(kind, name)
@@ -66,12 +75,7 @@ def promql_metric_names(expression: str) -> set[str]:
 
 
 def dashboard_expressions() -> list[tuple[str, str]]:
-    dashboard = json.loads(DASHBOARD.read_text())
-    return [
-        (panel["title"], target["expr"])
-        for panel in dashboard["panels"]
-        for target in panel.get("targets", [])
-    ]
+    return [(query.panel, query.expr) for query in dashboard.queries(dashboard.load())]
 
 
 def test_promql_name_extraction() -> None:
@@ -127,15 +131,6 @@ def _scrape_port(monitor: dict) -> int:
     raise AssertionError(f"{monitor['metadata']['name']} does not set the scrape address")
 
 
-def metrics_port(component: Component, resources: list[dict]) -> int:
-    """Where this component's server answers GET /metrics."""
-    if "model" in component.spec:
-        runtime = runtime_of(component.isvc, resources)
-        return int(env_value(runtime["spec"]["containers"][0], "MLSERVER_METRICS_PORT"))
-    container = component.spec["containers"][0]
-    return int(arg_value(container.get("args") or [], "--http_port") or 8080)
-
-
 def test_every_server_is_scraped_on_its_metrics_port(rendered: dict) -> None:
     monitors = of_kind(rendered["monitoring"], "PodMonitor")
     assert monitors
@@ -148,7 +143,7 @@ def test_every_server_is_scraped_on_its_metrics_port(rendered: dict) -> None:
                 assert len(matching) == 1, (
                     f"{overlay} {component.name}: scraped by {len(matching)} PodMonitors"
                 )
-                port = metrics_port(component, resources)
+                port = served_ports(component, resources)["metrics"]
                 assert _scrape_port(matching[0]) == port, (
                     f"{overlay} {component.name}: metrics on {port}"
                 )
@@ -156,3 +151,4 @@ def test_every_server_is_scraped_on_its_metrics_port(rendered: dict) -> None:
     assert used == {monitor["metadata"]["name"] for monitor in monitors}, (
         "a PodMonitor selects nothing"
     )
+
