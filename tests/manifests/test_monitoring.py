@@ -1,9 +1,11 @@
-"""The PodMonitors scrape every server on the port its metrics are served on, and every metric
-the Grafana dashboard queries is one the servers (project code, KServe, MLServer) define.
+"""The PodMonitors scrape every server on the port its metrics are served on, every metric the
+Grafana dashboard queries is one the servers (project code, KServe, MLServer) define, and every
+panel has a unit, the thresholds of the alerts it shows, and a description in the docs.
 (tests/monitoring proves the queries against a real Prometheus.)"""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -11,11 +13,14 @@ from pathlib import Path
 import pytest
 
 from tests.manifests.rendering import REPO_ROOT, components, of_kind
+from tests.manifests.schema_checks import Crds, resource_errors
 from tests.monitoring import dashboard
 from tests.monitoring.kserve_pods import served_ports
+from tests.monitoring.rules import THRESHOLD, alerts
 from tests.support.processes import VENVS
 
 DASHBOARD = dashboard.DASHBOARD
+DOCS = REPO_ROOT / "docs" / "monitoring.md"
 METRIC_SOURCES = [
     *sorted((REPO_ROOT / "predictors").rglob("*.py")),
     *sorted((REPO_ROOT / "transformers").rglob("*.py")),
@@ -152,3 +157,69 @@ def test_every_server_is_scraped_on_its_metrics_port(rendered: dict) -> None:
         "a PodMonitor selects nothing"
     )
 
+
+# Panel id -> the alert whose threshold its red line shows.
+ALERT_PANELS = {
+    19: "ArgosServerErrorRatioHigh",
+    5: "ArgosPredictLatencyHigh",
+    6: "ArgosPredictLatencyHigh",
+    11: "ArgosOverloaded",
+    15: "ArgosKafkaConsumerLagGrowing",
+    16: "ArgosKafkaDeadLetterRatioHigh",
+}
+
+
+def _red_lines(panel: dict) -> set[float]:
+    config = panel["fieldConfig"]
+    thresholds = [config["defaults"]["thresholds"]] + [
+        prop["value"]
+        for override in config["overrides"]
+        for prop in override["properties"]
+        if prop["id"] == "thresholds"
+    ]
+    return {step["value"] for t in thresholds for step in t["steps"] if step["color"] == "red"}
+
+
+def test_every_panel_has_a_unit_and_thresholds() -> None:
+    for panel in dashboard.panels(dashboard.load()):
+        if panel["type"] == "row":
+            continue
+        defaults = panel["fieldConfig"]["defaults"]
+        assert defaults.get("unit"), f"{panel['title']}: no unit"
+        assert defaults["thresholds"]["mode"] == "absolute", panel["title"]
+        assert defaults["thresholds"]["steps"][0]["value"] is None, panel["title"]
+        shown = defaults["custom"]["thresholdsStyle"]["mode"] != "off"
+        assert shown == (len(defaults["thresholds"]["steps"]) > 1), (
+            f"{panel['title']}: thresholds defined but not drawn, or drawn with none"
+        )
+
+
+def test_alert_thresholds_are_the_panels_red_lines(rendered: dict) -> None:
+    rules = {rule["alert"]: rule for rule in alerts(rendered["monitoring"])}
+    panels = {panel["id"]: panel for panel in dashboard.panels(dashboard.load())}
+    for panel_id, alert in ALERT_PANELS.items():
+        limits = {float(match.group(0).split()[-1]) for match in THRESHOLD.finditer(
+            rules[alert]["expr"])} - {0.0}
+        assert limits & _red_lines(panels[panel_id]), (
+            f"{panels[panel_id]['title']}: red line {_red_lines(panels[panel_id])}, "
+            f"{alert} fires above {limits}"
+        )
+        assert alert in panels[panel_id]["description"], panels[panel_id]["title"]
+
+
+def test_every_panel_is_described_in_the_docs() -> None:
+    docs = DOCS.read_text()
+    for panel in dashboard.panels(dashboard.load()):
+        if panel["type"] != "row":
+            assert f"**{panel['title']}**" in docs, f"{panel['title']} not in {DOCS.name}"
+
+
+def test_prometheus_rule_typos_are_rejected(rendered: dict, crds: Crds) -> None:
+    rule = copy.deepcopy(of_kind(rendered["monitoring"], "PrometheusRule")[0])
+    rule["spec"]["groups"][0]["rules"][0]["expresion"] = rule["spec"]["groups"][0]["rules"][0].pop(
+        "expr"
+    )
+    rule["spec"]["groups"][0]["rules"][1]["for"] = "ten minutes"
+    errors = resource_errors(rule, crds)
+    assert any("expresion" in error for error in errors), errors
+    assert any("ten minutes" in error for error in errors), errors

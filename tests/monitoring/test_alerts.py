@@ -10,9 +10,11 @@ from pathlib import Path
 import yaml
 
 from tests.monitoring.rules import alerts, write_rules_file
+from tests.support.processes import REPO_ROOT
 from tests.support.prometheus import promtool
 
 UNIT_TESTS = Path(__file__).with_name("alerts_test.yaml")
+DOCS = REPO_ROOT / "docs" / "monitoring.md"
 SEVERITIES = {"critical", "warning"}
 
 
@@ -60,9 +62,11 @@ def test_every_alert_is_tested_firing_and_quiet(rendered: dict) -> None:
 
 
 def test_every_alert_says_how_bad_what_and_where_to_read_on(rendered: dict) -> None:
+    docs = DOCS.read_text()
     for rule in alerts(rendered["monitoring"]):
         name = rule["alert"]
         assert rule["labels"]["severity"] in SEVERITIES, name
         assert rule.get("for"), f"{name} fires on a single evaluation"
         assert rule["annotations"]["summary"].strip(), name
         assert "docs/monitoring.md#alerts" in rule["annotations"]["description"], name
+        assert f"`{name}`" in docs, f"{name} is not described in {DOCS.name}"
