@@ -28,6 +28,8 @@ pid_file="$data_dir/prometheus.pid"
 log_file="$data_dir/prometheus.log"
 
 log() { echo "prometheus: $*" >&2; }
+# shellcheck source=background.sh
+source "$here/background.sh"
 
 installed_version() {
   [[ -x "$home/bin/prometheus" && -x "$home/bin/promtool" && -f "$home/.deb-version" ]] \
@@ -93,70 +95,27 @@ cmd_run() {
     --log.level=warn
 }
 
-running_pid() {
-  [[ -f "$pid_file" ]] || return 1
-  local pid
-  pid="$(cat "$pid_file")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
-}
-
 ready() {
-  exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
-  printf 'GET /-/ready HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
-  head -n 1 <&3 | grep -q ' 200 '
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
+    printf 'GET /-/ready HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+    head -n 1 <&3 | grep -q ' 200 '
+  )
 }
 
 cmd_up() {
   require_installed
-  if pid="$(running_pid)"; then
+  if pid="$(bg_pid "$pid_file")"; then
     log "already running (pid $pid) on 127.0.0.1:$port"
     return
   fi
   mkdir -p "$data_dir"
-  : >"$log_file"
-  setsid "$0" run >>"$log_file" 2>&1 </dev/null &
-  echo $! >"$pid_file"
-  local deadline=$((SECONDS + start_timeout))
-  until (ready) 2>/dev/null; do
-    if ! running_pid >/dev/null; then
-      log "exited while starting; its log ($log_file):"
-      tail -n 20 "$log_file" >&2
-      rm -f "$pid_file"
-      exit 1
-    fi
-    if ((SECONDS >= deadline)); then
-      log "not ready after ${start_timeout}s; its log ($log_file):"
-      tail -n 20 "$log_file" >&2
-      cmd_down
-      exit 1
-    fi
-    sleep 0.5
-  done
+  bg_start "$pid_file" "$log_file" "$start_timeout" ready "$0" run || exit 1
   log "ready on http://127.0.0.1:$port (pid $(cat "$pid_file"), log $log_file)"
 }
 
-cmd_down() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    log "not running"
-    rm -f "$pid_file"
-    return
-  fi
-  kill -TERM "$pid"
-  for _ in $(seq 1 40); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "pid $pid ignored SIGTERM for 20s; killing it"
-    kill -KILL "$pid"
-  fi
-  rm -f "$pid_file"
-  log "stopped (pid $pid)"
-}
-
 cmd_status() {
-  if pid="$(running_pid)"; then
+  if pid="$(bg_pid "$pid_file")"; then
     echo "running (pid $pid) on http://127.0.0.1:$port"
   else
     echo "not running"
@@ -168,7 +127,7 @@ case "${1:-}" in
   install) cmd_install ;;
   run) cmd_run ;;
   up) cmd_up ;;
-  down) cmd_down ;;
+  down) bg_stop "$pid_file" 20 ;;
   status) cmd_status ;;
   promtool)
     require_installed
