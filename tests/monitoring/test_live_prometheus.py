@@ -56,11 +56,11 @@ def test_each_server_is_one_target_labelled_as_in_the_cluster(live: LiveStack) -
     for served in live.pods:
         labels = by_pod[served.pod.name]["labels"]
         pod_labels = served.pod.labels
-        assert labels["namespace"] == served.pod.namespace
-        assert labels["isvc"] == pod_labels["serving.kserve.io/inferenceservice"]
-        assert labels["component"] == pod_labels["app.kubernetes.io/component"]
-        assert labels["container"] == "kserve-container"
-        assert labels["job"].startswith(f"{served.pod.namespace}/")
+        assert labels.get("namespace") == served.pod.namespace, labels
+        assert labels.get("isvc") == pod_labels["serving.kserve.io/inferenceservice"], labels
+        assert labels.get("component") == pod_labels["app.kubernetes.io/component"], labels
+        assert labels.get("container") == "kserve-container", labels
+        assert labels.get("job", "").startswith(f"{served.pod.namespace}/"), labels
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=[query.name for query in QUERIES])
