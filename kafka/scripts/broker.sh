@@ -30,6 +30,8 @@ config_file="$data_dir/server.properties"
 log_dirs="$data_dir/logs"
 
 log() { echo "kafka-broker: $*" >&2; }
+# shellcheck source=../../scripts/background.sh
+source "$repo/scripts/background.sh"
 
 require_jars() {
   if ! compgen -G "$lib_dir/kafka_2.13-*.jar" >/dev/null; then
@@ -100,20 +102,13 @@ cmd_run() {
   exec "${java_cmd[@]}" kafka.Kafka "$config_file"
 }
 
-running_pid() {
-  [[ -f "$pid_file" ]] || return 1
-  local pid
-  pid="$(cat "$pid_file")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
-}
-
 port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
 }
 
 cmd_up() {
   require_jars
-  if pid="$(running_pid)"; then
+  if pid="$(bg_pid "$pid_file")"; then
     log "already running (pid $pid) on 127.0.0.1:$port"
     return
   fi
@@ -122,50 +117,16 @@ cmd_up() {
     exit 1
   fi
   mkdir -p "$data_dir"
-  : >"$log_file"
-  setsid "$0" run >>"$log_file" 2>&1 </dev/null &
-  echo $! >"$pid_file"
-  local deadline=$((SECONDS + start_timeout))
-  until grep -q "Kafka Server started" "$log_file" && port_open; do
-    if ! running_pid >/dev/null; then
-      log "the broker exited while starting; its log ($log_file):"
-      tail -n 40 "$log_file" >&2
-      rm -f "$pid_file"
-      exit 1
-    fi
-    if ((SECONDS >= deadline)); then
-      log "not ready after ${start_timeout}s; its log ($log_file):"
-      tail -n 40 "$log_file" >&2
-      cmd_down
-      exit 1
-    fi
-    sleep 0.5
-  done
+  bg_start "$pid_file" "$log_file" "$start_timeout" started "$0" run || exit 1
   log "ready on 127.0.0.1:$port (pid $(cat "$pid_file"), log $log_file)"
 }
 
-cmd_down() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    log "not running"
-    rm -f "$pid_file"
-    return
-  fi
-  kill -TERM "$pid"
-  for _ in $(seq 1 60); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "pid $pid ignored SIGTERM for 30s; killing it"
-    kill -KILL "$pid"
-  fi
-  rm -f "$pid_file"
-  log "stopped (pid $pid)"
+started() {
+  grep -q "Kafka Server started" "$log_file" && port_open
 }
 
 cmd_status() {
-  if pid="$(running_pid)"; then
+  if pid="$(bg_pid "$pid_file")"; then
     echo "running (pid $pid) on 127.0.0.1:$port"
   else
     echo "not running"
@@ -176,7 +137,7 @@ cmd_status() {
 case "${1:-}" in
   run) cmd_run ;;
   up) cmd_up ;;
-  down) cmd_down ;;
+  down) bg_stop "$pid_file" 30 ;;
   status) cmd_status ;;
   *)
     echo "usage: $0 run|up|down|status" >&2

@@ -10,6 +10,7 @@ run it, changed through KServe's own extension points only:
 - no per-request timing middleware (two `getrusage` calls and two log lines per request; the
   latency histograms carry the same) and no per-call gRPC log line;
 - every log line written while a request is served carries its id (`X-Request-Id`) and model;
+- every HTTP answer is counted by method and status (`argos_http_requests_total`);
 - REST and gRPC listen on `bind_host` (default: every interface, as KServe).
 """
 
@@ -45,6 +46,7 @@ from timing_asgi import TimingMiddleware
 
 from argos_protocol.logs import REQUEST_ID_HEADER, request_context
 from argos_protocol_kserve.dataplane import OpenInferenceDataPlane
+from argos_protocol_kserve.http_metrics import CountResponses
 
 logger = logging.getLogger("argos_protocol_kserve.server")
 
@@ -135,6 +137,7 @@ class ArgosRESTServer(RESTServer):
         for middleware, options in self._extra_middlewares:
             app.add_middleware(middleware, **options)
         app.add_middleware(RequestContextMiddleware)
+        app.add_middleware(CountResponses)  # outermost: it sees the status the client gets
 
     def _add_exception_handlers(self, app: FastAPI) -> None:
         super()._add_exception_handlers(app)

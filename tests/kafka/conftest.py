@@ -13,18 +13,18 @@ from pathlib import Path
 import pytest
 
 from tests.kafka.services import (
-    MODEL,
     Predictor,
     PredictorFactory,
     Topics,
     Transformer,
     TransformerFactory,
+    kafka_transformer_command,
     new_topics,
     reserved_port,
     running_broker,
 )
 from tests.support.kafka import KafkaBroker
-from tests.support.processes import ServerProcess, free_port, python_command
+from tests.support.processes import ServerProcess, free_port
 
 
 @pytest.fixture(scope="session")
@@ -78,25 +78,8 @@ def kafka_transformer(
         broker = broker or kafka_broker
         names = names or topics
         http_port = free_port()
-        command = python_command(
-            "transformer", "-m", "argos_transformer",
-            "--model_name", MODEL,
-            "--predictor_host", predictor_host,
-            "--predictor_protocol", protocol,
-            "--predictor_request_timeout_seconds", "10",
-            "--http_port", str(http_port),
-            "--grpc_port", str(free_port()),
-            "--kafka_bootstrap_servers", broker.bootstrap,
-            "--kafka_input_topics", names.input,
-            "--kafka_output_topic", names.output,
-            "--kafka_dlq_topic", names.dlq,
-            "--kafka_group_id", names.group,
-            "--kafka_retry_backoff_s", "0.1",
-            "--kafka_retry_backoff_max_s", "1",
-            "--kafka_session_timeout_ms", "6000",
-            "--kafka_heartbeat_interval_ms", "1000",
-            "--kafka_commit_interval_s", "0.5",
-            *extra,
+        command = kafka_transformer_command(
+            predictor_host, broker, names, http_port, *extra, protocol=protocol
         )
         server = ServerProcess(
             command, tmp_path / f"transformer-{len(started)}-{http_port}.log"

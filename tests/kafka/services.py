@@ -14,7 +14,7 @@ import httpx
 from tests.support.availability import unavailable
 from tests.support.kafka import KafkaBroker, broker_missing_reason, unique
 from tests.support.predictor import kserve_predictor_command
-from tests.support.processes import ServerProcess
+from tests.support.processes import ServerProcess, free_port, python_command
 
 MODEL = "translator"
 
@@ -106,6 +106,34 @@ class Predictor:
 
 
 PredictorFactory = Callable[..., Predictor]
+
+
+def kafka_transformer_command(
+    predictor_host: str, broker: KafkaBroker, names: Topics, http_port: int, *extra: str,
+    protocol: str = "v1",
+) -> list[str]:
+    """`python -m argos_transformer` consuming `names.input` in `names.group`, with the short
+    timeouts and backoffs the tests use; `extra` flags go last (they win)."""
+    return python_command(
+        "transformer", "-m", "argos_transformer",
+        "--model_name", MODEL,
+        "--predictor_host", predictor_host,
+        "--predictor_protocol", protocol,
+        "--predictor_request_timeout_seconds", "10",
+        "--http_port", str(http_port),
+        "--grpc_port", str(free_port()),
+        "--kafka_bootstrap_servers", broker.bootstrap,
+        "--kafka_input_topics", names.input,
+        "--kafka_output_topic", names.output,
+        "--kafka_dlq_topic", names.dlq,
+        "--kafka_group_id", names.group,
+        "--kafka_retry_backoff_s", "0.1",
+        "--kafka_retry_backoff_max_s", "1",
+        "--kafka_session_timeout_ms", "6000",
+        "--kafka_heartbeat_interval_ms", "1000",
+        "--kafka_commit_interval_s", "0.5",
+        *extra,
+    )
 
 
 def running_broker(broker: KafkaBroker) -> Iterator[KafkaBroker]:

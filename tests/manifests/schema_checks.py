@@ -17,10 +17,6 @@ KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
 # are wired instead (selectors, references), not their fields.
 NOT_VALIDATED = {
     (
-        "monitoring.coreos.com/v1",
-        "PodMonitor",
-    ): "Prometheus Operator CRD is not in the schemas folder",
-    (
         "eventing.knative.dev/v1alpha1",
         "KafkaSink",
     ): "Knative eventing-kafka KafkaSink CRD is not in the schemas folder",

@@ -1,19 +1,26 @@
-"""The PodMonitors scrape every server on the port its metrics are served on, and every metric
-the Grafana dashboard queries is one the servers (project code, KServe, MLServer) define."""
+"""The PodMonitors scrape every server on the port its metrics are served on, every metric the
+Grafana dashboard queries is one the servers (project code, KServe, MLServer) define, and every
+panel has a unit, the thresholds of the alerts it shows, and a description in the docs.
+(tests/monitoring proves the queries against a real Prometheus.)"""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
 
 import pytest
 
-from tests.manifests.rendering import MANIFESTS, REPO_ROOT, Component, components, of_kind
-from tests.manifests.webhook_rules import arg_value, env_value, runtime_of
+from tests.manifests.rendering import REPO_ROOT, components, of_kind
+from tests.manifests.schema_checks import Crds, resource_errors
+from tests.monitoring import dashboard
+from tests.monitoring.kserve_pods import served_ports
+from tests.monitoring.rules import THRESHOLD, alerts
 from tests.support.processes import VENVS
 
-DASHBOARD = MANIFESTS / "monitoring" / "dashboards" / "kserve-argos.json"
+DASHBOARD = dashboard.DASHBOARD
+DOCS = REPO_ROOT / "docs" / "monitoring.md"
 METRIC_SOURCES = [
     *sorted((REPO_ROOT / "predictors").rglob("*.py")),
     *sorted((REPO_ROOT / "transformers").rglob("*.py")),
@@ -21,6 +28,13 @@ METRIC_SOURCES = [
 LIBRARY_METRIC_FILES = {
     "kserve": ["kserve/metrics.py"],
     "mlserver": ["mlserver/handlers/dataplane.py"],
+}
+# Names built at run time: starlette_exporter's with MLServer's prefix `rest_server`, and the
+# `up` Prometheus writes for every target.
+OTHER_SERIES = {
+    "rest_server_requests_total",
+    "rest_server_request_duration_seconds_bucket",
+    "up",
 }
 DEFINITION = re.compile(r"\b(Counter|Histogram|Gauge|Summary)\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\"")
 PROMQL_WORDS = {"and", "or", "unless", "bool", "offset"}
@@ -46,7 +60,7 @@ def library_files() -> list[Path]:
 
 
 def defined_series() -> set[str]:
-    series: set[str] = set()
+    series: set[str] = set(OTHER_SERIES)
     for path in [*METRIC_SOURCES, *library_files()]:
         for kind, name in DEFINITION.findall(path.read_text()):
             series |= exposed_names(kind, name)
@@ -66,12 +80,7 @@ def promql_metric_names(expression: str) -> set[str]:
 
 
 def dashboard_expressions() -> list[tuple[str, str]]:
-    dashboard = json.loads(DASHBOARD.read_text())
-    return [
-        (panel["title"], target["expr"])
-        for panel in dashboard["panels"]
-        for target in panel.get("targets", [])
-    ]
+    return [(query.panel, query.expr) for query in dashboard.queries(dashboard.load())]
 
 
 def test_promql_name_extraction() -> None:
@@ -127,15 +136,6 @@ def _scrape_port(monitor: dict) -> int:
     raise AssertionError(f"{monitor['metadata']['name']} does not set the scrape address")
 
 
-def metrics_port(component: Component, resources: list[dict]) -> int:
-    """Where this component's server answers GET /metrics."""
-    if "model" in component.spec:
-        runtime = runtime_of(component.isvc, resources)
-        return int(env_value(runtime["spec"]["containers"][0], "MLSERVER_METRICS_PORT"))
-    container = component.spec["containers"][0]
-    return int(arg_value(container.get("args") or [], "--http_port") or 8080)
-
-
 def test_every_server_is_scraped_on_its_metrics_port(rendered: dict) -> None:
     monitors = of_kind(rendered["monitoring"], "PodMonitor")
     assert monitors
@@ -148,7 +148,7 @@ def test_every_server_is_scraped_on_its_metrics_port(rendered: dict) -> None:
                 assert len(matching) == 1, (
                     f"{overlay} {component.name}: scraped by {len(matching)} PodMonitors"
                 )
-                port = metrics_port(component, resources)
+                port = served_ports(component, resources)["metrics"]
                 assert _scrape_port(matching[0]) == port, (
                     f"{overlay} {component.name}: metrics on {port}"
                 )
@@ -156,3 +156,70 @@ def test_every_server_is_scraped_on_its_metrics_port(rendered: dict) -> None:
     assert used == {monitor["metadata"]["name"] for monitor in monitors}, (
         "a PodMonitor selects nothing"
     )
+
+
+# Panel id -> the alert whose threshold its red line shows.
+ALERT_PANELS = {
+    19: "ArgosServerErrorRatioHigh",
+    5: "ArgosPredictLatencyHigh",
+    6: "ArgosPredictLatencyHigh",
+    11: "ArgosOverloaded",
+    15: "ArgosKafkaConsumerLagGrowing",
+    16: "ArgosKafkaDeadLetterRatioHigh",
+}
+
+
+def _red_lines(panel: dict) -> set[float]:
+    config = panel["fieldConfig"]
+    thresholds = [config["defaults"]["thresholds"]] + [
+        prop["value"]
+        for override in config["overrides"]
+        for prop in override["properties"]
+        if prop["id"] == "thresholds"
+    ]
+    return {step["value"] for t in thresholds for step in t["steps"] if step["color"] == "red"}
+
+
+def test_every_panel_has_a_unit_and_thresholds() -> None:
+    for panel in dashboard.panels(dashboard.load()):
+        if panel["type"] == "row":
+            continue
+        defaults = panel["fieldConfig"]["defaults"]
+        assert defaults.get("unit"), f"{panel['title']}: no unit"
+        assert defaults["thresholds"]["mode"] == "absolute", panel["title"]
+        assert defaults["thresholds"]["steps"][0]["value"] is None, panel["title"]
+        shown = defaults["custom"]["thresholdsStyle"]["mode"] != "off"
+        assert shown == (len(defaults["thresholds"]["steps"]) > 1), (
+            f"{panel['title']}: thresholds defined but not drawn, or drawn with none"
+        )
+
+
+def test_alert_thresholds_are_the_panels_red_lines(rendered: dict) -> None:
+    rules = {rule["alert"]: rule for rule in alerts(rendered["monitoring"])}
+    panels = {panel["id"]: panel for panel in dashboard.panels(dashboard.load())}
+    for panel_id, alert in ALERT_PANELS.items():
+        limits = {float(match.group(0).split()[-1]) for match in THRESHOLD.finditer(
+            rules[alert]["expr"])} - {0.0}
+        assert limits & _red_lines(panels[panel_id]), (
+            f"{panels[panel_id]['title']}: red line {_red_lines(panels[panel_id])}, "
+            f"{alert} fires above {limits}"
+        )
+        assert alert in panels[panel_id]["description"], panels[panel_id]["title"]
+
+
+def test_every_panel_is_described_in_the_docs() -> None:
+    docs = DOCS.read_text()
+    for panel in dashboard.panels(dashboard.load()):
+        if panel["type"] != "row":
+            assert f"**{panel['title']}**" in docs, f"{panel['title']} not in {DOCS.name}"
+
+
+def test_prometheus_rule_typos_are_rejected(rendered: dict, crds: Crds) -> None:
+    rule = copy.deepcopy(of_kind(rendered["monitoring"], "PrometheusRule")[0])
+    rule["spec"]["groups"][0]["rules"][0]["expresion"] = rule["spec"]["groups"][0]["rules"][0].pop(
+        "expr"
+    )
+    rule["spec"]["groups"][0]["rules"][1]["for"] = "ten minutes"
+    errors = resource_errors(rule, crds)
+    assert any("expresion" in error for error in errors), errors
+    assert any("ten minutes" in error for error in errors), errors

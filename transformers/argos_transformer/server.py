@@ -16,6 +16,7 @@ from kserve.model import BaseKServeModel
 from kserve.protocol.rest.server import RESTServer
 from timing_asgi import TimingMiddleware
 
+from argos_protocol_kserve.http_metrics import CountResponses
 from argos_transformer.dataplane import TransformerDataPlane
 from argos_transformer.errors import TransformerError
 from argos_transformer.listeners import BoundGRPCServer, rest_host
@@ -78,6 +79,7 @@ class TransformerServer(model_server.ModelServer):
         app.add_exception_handler(TransformerError, transformer_error_handler)
         if self._routes is not None:
             self._routes(app)
+        app.add_middleware(CountResponses)
         self._register_and_check_atleast_one_model_is_ready(models)
         self._rest_server = TransformerRESTServer(
             FASTAPI_APP_IMPORT_STRING,
