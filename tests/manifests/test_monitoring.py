@@ -24,6 +24,7 @@ DOCS = REPO_ROOT / "docs" / "monitoring.md"
 METRIC_SOURCES = [
     *sorted((REPO_ROOT / "predictors").rglob("*.py")),
     *sorted((REPO_ROOT / "transformers").rglob("*.py")),
+    *sorted((REPO_ROOT / "protocol").rglob("*.py")),
 ]
 LIBRARY_METRIC_FILES = {
     "kserve": ["kserve/metrics.py"],
