@@ -49,7 +49,8 @@ images-ready: ## start an engine if none answers; build what is missing or out o
 	  if ! $$docker image inspect "$$base" >/dev/null 2>&1 \
 	     || { [ -n "$(PYTHON_IMAGE)" ] && [ "$(PYTHON_IMAGE)" != "$$base" ]; }; then rm -f $(BASE_STAMP); fi; \
 	fi
-	@$(MAKE) --no-print-directory $(IMAGE_STAMPS)
+	@# In parallel: on 2 cores 3 builds take ~100 s together, ~150 s one after another.
+	@$(MAKE) --no-print-directory -j$(words $(IMAGES)) $(IMAGE_STAMPS)
 	@$(MAKE) --no-print-directory images-prune
 
 .PHONY: images

@@ -55,7 +55,7 @@ build_standin() {
     say "installing debootstrap (apt-get)"
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap >&2
   }
-  local mirror
+  local mirror started=$SECONDS
   mirror=$(debian_mirror)
   rootfs=$(mktemp -d /var/tmp/kserve-argos-rootfs.XXXXXX)
   trap 'rm -rf "$rootfs"' EXIT
@@ -77,6 +77,7 @@ build_standin() {
     - "$STANDIN" >/dev/null
   rm -rf "$rootfs"
   trap - EXIT
+  say "stand-in built in $((SECONDS - started)) s"
 }
 
 standin() {

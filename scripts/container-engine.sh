@@ -69,6 +69,7 @@ up() {
     say "no engine answers on /var/run/docker.sock and starting dockerd needs root"
     return 1
   fi
+  local started=$SECONDS
   command -v dockerd >/dev/null || install_engine
   cli >/dev/null || { say "no docker CLI that builds with BuildKit (install docker.io)"; return 1; }
   say "starting dockerd (overlay2, no bridge, no iptables); log: $DOCKERD_LOG"
@@ -92,7 +93,7 @@ up() {
     waited=$((waited + 1))
     ((waited % 10 == 0)) && say "waiting for dockerd (${waited}s)"
   done
-  say "dockerd answers ($(docker_version))"
+  say "dockerd answers ($(docker_version)) after $((SECONDS - started)) s"
 }
 
 docker_version() {
