@@ -10,10 +10,9 @@ import json
 from tests.hardening.test_shutdown import (
     BIG_QUEUE,
     ENGINE,
-    drain_kserve_predictor,
-    drain_mlserver,
-    drain_transformer,
-    report,
+    assert_kserve_predictor_drains,
+    assert_mlserver_drains,
+    assert_transformer_drains,
 )
 from tests.images.conftest import Start, mlserver_env, start_kserve
 from tests.support.processes import free_port
@@ -22,11 +21,10 @@ from tests.support.processes import free_port
 async def test_kserve_predictor_container(start: Start) -> None:
     predictor = start_kserve(start, *BIG_QUEUE)
     try:
-        outcomes, queued, seconds, code = await drain_kserve_predictor(
-            predictor.container, predictor.base_url, predictor.grpc_target
+        await assert_kserve_predictor_drains(
+            "kserve predictor container", predictor.container, predictor.base_url,
+            predictor.grpc_target,
         )
-        report("kserve predictor container", outcomes, queued, seconds, code)
-        assert code == 0, predictor.container.log()[-3000:]
     finally:
         predictor.stop()
 
@@ -40,11 +38,10 @@ async def test_mlserver_container(start: Start) -> None:
         http_port=http_port, grpc_port=grpc_port, metrics_port=metrics_port,
     )
     try:
-        outcomes, queued, seconds, code = await drain_mlserver(
-            mlserver.container, f"{mlserver.base_url}/v2/models/translator/infer",
-            mlserver.metrics_url,
+        await assert_mlserver_drains(
+            "mlserver container", mlserver.container,
+            f"{mlserver.base_url}/v2/models/translator/infer", mlserver.metrics_url,
         )
-        report("mlserver container", outcomes, queued, seconds, code)
     finally:
         mlserver.stop()
 
@@ -61,10 +58,10 @@ async def test_transformer_container(start: Start) -> None:
              "--http_port", str(http_port), "--grpc_port", str(grpc_port)],
             http_port=http_port, grpc_port=grpc_port,
         )
-        outcomes, queued, seconds, code = await drain_transformer(
-            transformer.container, transformer.base_url, predictor.base_url
+        await assert_transformer_drains(
+            "transformer container", transformer.container, transformer.base_url,
+            predictor.base_url,
         )
-        report("transformer container", outcomes, queued, seconds, code, unit="texts")
         assert predictor.container.alive()
     finally:
         if transformer is not None:
