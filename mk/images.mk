@@ -93,7 +93,7 @@ push: ## tag and push the images to REGISTRY=… (e.g. ghcr.io/acme)
 	done
 
 .PHONY: image-envs
-image-envs: $(KSERVE_ENV) $(MLSERVER_ENV) $(TRANSFORMER_ENV) ## size of each image's Python environment; fails if torch is in one
+image-envs: $(KSERVE_ENV) $(MLSERVER_ENV) $(TRANSFORMER_ENV) ## size of each local image environment (.venvs/<image>); fails if torch is in one
 	@for env in kserve mlserver transformer; do \
 	  site=$$(echo $(VENVS)/$$env/lib/python3*/site-packages); \
 	  printf '%-12s %s\n' $$env "$$(du -sh $(VENVS)/$$env | cut -f1)"; \
