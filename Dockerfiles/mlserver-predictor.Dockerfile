@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # MLServer predictor: the Argos translation core as an MLServer custom runtime (V2 REST and gRPC).
 #   docker build -f Dockerfiles/mlserver-predictor.Dockerfile -t kserve-argos/mlserver-predictor:0.1.0 .
 # By default it serves /app/mlserver (settings.json + model-settings.json: the embedded demo
@@ -9,14 +8,20 @@ ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS builder
 WORKDIR /build
+# The building machine's pip settings (index URL, CA bundle), as build secrets that no layer keeps:
+# scripts/build-image.sh passes them; without them (a plain `docker build`) pip uses PyPI.
+ENV PIP_CONFIG_FILE=/run/secrets/pip.conf
 COPY requirements/mlserver-predictor.txt requirements/argostranslate-nodeps.txt ./requirements/
 # Same install steps as the KServe predictor: the exact lock from wheels, argostranslate without
 # its torch-pulling dependencies.
-RUN python -m venv /opt/venv \
+# Serving never imports the packages' test suites: they are removed (~55 MB).
+RUN --mount=type=secret,id=pip.conf --mount=type=secret,id=pip-cert \
+    python -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --no-deps --only-binary=:all: \
        -r requirements/mlserver-predictor.txt \
     && /opt/venv/bin/pip install --no-cache-dir --no-deps --only-binary=:all: \
-       -r requirements/argostranslate-nodeps.txt
+       -r requirements/argostranslate-nodeps.txt \
+    && find /opt/venv/lib/python3*/site-packages -depth -type d -name tests -exec rm -rf {} +
 
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="kserve-argos mlserver-predictor" \

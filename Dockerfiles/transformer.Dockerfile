@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Transformer: V1 / LibreTranslate / CloudEvents front door and Kafka ingestion in front of the
 # predictor. No translation engine here: no CTranslate2, no torch.
 #   docker build -f Dockerfiles/transformer.Dockerfile -t kserve-argos/transformer:0.1.0 .
@@ -9,11 +8,19 @@ ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS builder
 WORKDIR /build
+# The building machine's pip settings (index URL, CA bundle), as build secrets that no layer keeps:
+# scripts/build-image.sh passes them; without them (a plain `docker build`) pip uses PyPI.
+ENV PIP_CONFIG_FILE=/run/secrets/pip.conf
 COPY requirements/transformer.txt ./requirements/
 # The lock is complete, so --no-deps installs exactly it, from wheels only (no compiler needed).
-RUN python -m venv /opt/venv \
+# Serving never imports the packages' test suites, nor the kubernetes client's asyncio variant
+# (kserve imports the synchronous one): both are removed (~125 MB).
+RUN --mount=type=secret,id=pip.conf --mount=type=secret,id=pip-cert \
+    python -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --no-deps --only-binary=:all: \
-       -r requirements/transformer.txt
+       -r requirements/transformer.txt \
+    && find /opt/venv/lib/python3*/site-packages -depth -type d -name tests -exec rm -rf {} + \
+    && rm -rf /opt/venv/lib/python3*/site-packages/kubernetes/aio
 
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="kserve-argos transformer" \

@@ -1,4 +1,4 @@
-# Images, Kubernetes manifests (kustomize) and canary rollout. See docs/deploy.md.
+# Kubernetes manifests (kustomize) and canary rollout. See docs/deploy.md (images: mk/images.mk).
 
 TOOLS_BIN          := $(CURDIR)/.tools/bin
 KUSTOMIZE_VERSION  := v5.8.2
@@ -10,13 +10,6 @@ GJSON_EVAL_SRC     := tests/manifests/gjson_eval
 IMAGE_PREFIX       ?= kserve-argos
 TAG                ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 REGISTRY           ?=
-# The first of docker / podman that answers (a CLI without a running daemon does not count),
-# looked up once and only by the targets that use it.
-ifeq ($(origin CONTAINER_ENGINE),undefined)
-CONTAINER_ENGINE = $(eval CONTAINER_ENGINE := $(shell for engine in docker podman; do \
-                     command -v $$engine >/dev/null 2>&1 && $$engine info >/dev/null 2>&1 \
-                     && { echo $$engine; break; }; done))$(CONTAINER_ENGINE)
-endif
 IMAGES             := kserve-predictor mlserver-predictor transformer
 OVERLAYS           := $(sort $(notdir $(wildcard manifests/overlays/*)))
 OVERLAY            ?= default
@@ -57,38 +50,6 @@ kustomize: $(KUSTOMIZE_STAMP) ## build the pinned kustomize into .tools/bin
 .PHONY: hadolint
 hadolint: $(DEV_ENV) ## lint the Dockerfiles with hadolint
 	$(VENVS)/dev/bin/hadolint Dockerfiles/*.Dockerfile
-
-.PHONY: image-envs
-image-envs: $(KSERVE_ENV) $(MLSERVER_ENV) $(TRANSFORMER_ENV) ## size of each image's Python environment; fails if torch is in one
-	@for env in kserve mlserver transformer; do \
-	  site=$$(echo $(VENVS)/$$env/lib/python3*/site-packages); \
-	  printf '%-12s %s\n' $$env "$$(du -sh $(VENVS)/$$env | cut -f1)"; \
-	  du -sm $$site/* | sort -rn | head -5 | awk '{printf "    %5d MB  %s\n", $$1, $$2}' | sed "s#$$site/##"; \
-	  if ls -d $$site/torch $$site/torch-* >/dev/null 2>&1; then echo "torch found in the $$env image environment"; exit 1; fi; \
-	done; echo "torch: absent from all three image environments"
-
-# BuildKit (docker buildx) and podman read Dockerfiles/<image>.Dockerfile.dockerignore, which
-# limits the context to what the image copies; the legacy docker builder would send .venvs too.
-BUILD_COMMAND = $(if $(filter podman,$(CONTAINER_ENGINE)),podman build --ignorefile Dockerfiles/$(1).Dockerfile.dockerignore,DOCKER_BUILDKIT=1 docker build) -f Dockerfiles/$(1).Dockerfile -t $(IMAGE_PREFIX)/$(1):$(TAG) .
-
-.PHONY: images
-images: ## build the three images (prints the docker build commands; needs a container engine)
-	@$(foreach image,$(IMAGES),echo '$(call BUILD_COMMAND,$(image))';)
-	@test -n "$(CONTAINER_ENGINE)" || { echo "No running container engine (docker or podman): run the commands above where one is."; exit 1; }
-	$(foreach image,$(IMAGES),$(call BUILD_COMMAND,$(image)) &&) true
-
-.PHONY: push
-push: ## tag and push the images to REGISTRY=… (e.g. ghcr.io/acme)
-	@test -n "$(REGISTRY)" || { echo "Set REGISTRY, e.g. make push REGISTRY=ghcr.io/acme"; exit 1; }
-	@for image in $(IMAGES); do \
-	  echo "$(or $(CONTAINER_ENGINE),docker) tag $(IMAGE_PREFIX)/$$image:$(TAG) $(REGISTRY)/$$image:$(TAG)"; \
-	  echo "$(or $(CONTAINER_ENGINE),docker) push $(REGISTRY)/$$image:$(TAG)"; \
-	done
-	@test -n "$(CONTAINER_ENGINE)" || { echo "No running container engine (docker or podman): run the commands above where one is."; exit 1; }
-	@for image in $(IMAGES); do \
-	  $(CONTAINER_ENGINE) tag $(IMAGE_PREFIX)/$$image:$(TAG) $(REGISTRY)/$$image:$(TAG) && \
-	  $(CONTAINER_ENGINE) push $(REGISTRY)/$$image:$(TAG) || exit 1; \
-	done
 
 .PHONY: render
 render: $(KUSTOMIZE_STAMP) ## kustomize build of every overlay into build/manifests/

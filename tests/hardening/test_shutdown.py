@@ -154,30 +154,80 @@ def report(
     assert queued > 0, "the load finished before SIGTERM: nothing was in flight"
 
 
+# The three drains, each given a running server (a process here, a container in tests/images):
+# start the load, wait until all of it is accepted, SIGTERM, check every answer and the exit.
+
+
+async def assert_kserve_predictor_drains(
+    name: str, server: ServerProcess, base_url: str, grpc_target: str
+) -> None:
+    """REST (V1) and gRPC (V2) load on a KServe predictor started with BIG_QUEUE."""
+    url = f"{base_url}/v1/models/translator:predict"
+    limits = httpx.Limits(max_connections=REST_REQUESTS)
+    async with (
+        httpx.AsyncClient(timeout=120, limits=limits) as client,
+        grpc.aio.insecure_channel(grpc_target) as channel,
+    ):
+        stub = GRPCInferenceServiceStub(channel)
+        calls = []
+        for i in range(REST_REQUESTS):
+            english, spanish = demo_batch(TEXTS_PER_REQUEST, i, SENTENCES_PER_TEXT)
+            calls.append(lambda e=english, s=spanish: rest_call(
+                client, url, {"instances": e}, s, v1_predictions))
+        for i in range(GRPC_REQUESTS):
+            english, spanish = demo_batch(TEXTS_PER_REQUEST, i, SENTENCES_PER_TEXT)
+            calls.append(lambda e=english, s=spanish: grpc_call(stub, e, s))
+        sentences = REST_SENTENCES + GRPC_REQUESTS * TEXTS_PER_REQUEST * SENTENCES_PER_TEXT
+        outcomes, queued, seconds, code = await sigterm_under_load(
+            server, f"{base_url}/metrics", calls, sentences
+        )
+    report(name, outcomes, queued, seconds, code)
+    assert code == 0, server.log()[-3000:]
+
+
+async def assert_mlserver_drains(
+    name: str, server: ServerProcess, infer_url: str, metrics_url: str
+) -> None:
+    """V2 REST load on MLServer started with ENGINE (and max_wait_ms 5) as model parameters."""
+    limits = httpx.Limits(max_connections=REST_REQUESTS)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        calls = []
+        for i in range(REST_REQUESTS):
+            english, spanish = demo_batch(TEXTS_PER_REQUEST, i, SENTENCES_PER_TEXT)
+            body = {"inputs": [{"name": "text", "datatype": "BYTES",
+                                "shape": [len(english)], "data": english}]}
+            calls.append(lambda b=body, s=spanish: rest_call(
+                client, infer_url, b, s, v2_outputs))
+        outcomes, queued, seconds, code = await sigterm_under_load(
+            server, metrics_url, calls, REST_SENTENCES
+        )
+    report(name, outcomes, queued, seconds, code)
+
+
+async def assert_transformer_drains(
+    name: str, server: ServerProcess, transformer_url: str, predictor_url: str
+) -> None:
+    """V1 load on a transformer in front of a KServe predictor started with BIG_QUEUE."""
+    predict_url = f"{transformer_url}/v1/models/translator:predict"
+    limits = httpx.Limits(max_connections=REST_REQUESTS)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        calls = []
+        for i in range(REST_REQUESTS):
+            english, spanish = demo_batch(TEXTS_PER_REQUEST, i, SENTENCES_PER_TEXT)
+            calls.append(lambda e=english, s=spanish: rest_call(
+                client, predict_url, {"instances": e}, s, v1_predictions))
+        outcomes, queued, seconds, code = await sigterm_under_load(
+            server, f"{predictor_url}/metrics", calls, REST_SENTENCES, f"{transformer_url}/metrics"
+        )
+    report(name, outcomes, queued, seconds, code, unit="texts")
+
+
 async def test_kserve_predictor_drains_rest_and_grpc_on_sigterm(tmp_path: Path) -> None:
     predictor = start_kserve_predictor(tmp_path, *BIG_QUEUE)
     try:
-        url = f"{predictor.base_url}/v1/models/translator:predict"
-        limits = httpx.Limits(max_connections=REST_REQUESTS)
-        async with (
-            httpx.AsyncClient(timeout=120, limits=limits) as client,
-            grpc.aio.insecure_channel(predictor.grpc_target) as channel,
-        ):
-            stub = GRPCInferenceServiceStub(channel)
-            calls = []
-            for i in range(REST_REQUESTS):
-                english, spanish = demo_batch(TEXTS_PER_REQUEST, i, SENTENCES_PER_TEXT)
-                calls.append(lambda e=english, s=spanish: rest_call(
-                    client, url, {"instances": e}, s, v1_predictions))
-            for i in range(GRPC_REQUESTS):
-                english, spanish = demo_batch(TEXTS_PER_REQUEST, i, SENTENCES_PER_TEXT)
-                calls.append(lambda e=english, s=spanish: grpc_call(stub, e, s))
-            sentences = REST_SENTENCES + GRPC_REQUESTS * TEXTS_PER_REQUEST * SENTENCES_PER_TEXT
-            outcomes, queued, seconds, code = await sigterm_under_load(
-                predictor.server, f"{predictor.base_url}/metrics", calls, sentences
-            )
-        report("kserve predictor", outcomes, queued, seconds, code)
-        assert code == 0, predictor.server.log()[-3000:]
+        await assert_kserve_predictor_drains(
+            "kserve predictor", predictor.server, predictor.base_url, predictor.grpc_target
+        )
     finally:
         predictor.stop()
 
@@ -188,19 +238,9 @@ async def test_mlserver_drains_on_sigterm(tmp_path: Path) -> None:
         extra={**ENGINE, "max_wait_ms": 5},
     )
     try:
-        limits = httpx.Limits(max_connections=REST_REQUESTS)
-        async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-            calls = []
-            for i in range(REST_REQUESTS):
-                english, spanish = demo_batch(TEXTS_PER_REQUEST, i, SENTENCES_PER_TEXT)
-                body = {"inputs": [{"name": "text", "datatype": "BYTES",
-                                    "shape": [len(english)], "data": english}]}
-                calls.append(lambda b=body, s=spanish: rest_call(
-                    client, mlserver.infer_url, b, s, v2_outputs))
-            outcomes, queued, seconds, code = await sigterm_under_load(
-                mlserver.server, mlserver.metrics_url, calls, REST_SENTENCES
-            )
-        report("mlserver", outcomes, queued, seconds, code)
+        await assert_mlserver_drains(
+            "mlserver", mlserver.server, mlserver.infer_url, mlserver.metrics_url
+        )
     finally:
         mlserver.stop()
 
@@ -210,21 +250,11 @@ async def test_transformer_drains_on_sigterm(tmp_path: Path) -> None:
     transformer = None
     try:
         transformer = start_transformer(tmp_path, f"127.0.0.1:{predictor.http_port}", "v1")
-        limits = httpx.Limits(max_connections=REST_REQUESTS)
-        async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-            calls = []
-            for i in range(REST_REQUESTS):
-                english, spanish = demo_batch(TEXTS_PER_REQUEST, i, SENTENCES_PER_TEXT)
-                calls.append(lambda e=english, s=spanish: rest_call(
-                    client, transformer.predict_url, {"instances": e}, s, v1_predictions))
-            outcomes, queued, seconds, code = await sigterm_under_load(
-                transformer.server, f"{predictor.base_url}/metrics", calls,
-                REST_SENTENCES, f"{transformer.base_url}/metrics",
-            )
-        report("transformer", outcomes, queued, seconds, code, unit="texts")
+        await assert_transformer_drains(
+            "transformer", transformer.server, transformer.base_url, predictor.base_url
+        )
         assert predictor.server.alive()
     finally:
         if transformer is not None:
             transformer.server.stop()
         predictor.stop()
-

@@ -1,4 +1,4 @@
-"""Fixtures for the manifest, Dockerfile and image-environment tests.
+"""Fixtures for the manifest and Dockerfile tests (the images themselves: tests/images).
 
 Real tools only: the pinned kustomize and gjson-eval built by `make kustomize` /
 `make .tools/bin/gjson-eval` (both in TEST_DEPS), the upstream CRDs in ../shared/schemas and

@@ -1,4 +1,4 @@
-"""Read a Dockerfile into stages and instructions, enough to check it and to replay it.
+"""Read a Dockerfile into stages and instructions, enough to check it.
 
 Handles what the project's Dockerfiles use: parser directives and comments, line continuations,
 global ARGs substituted into FROM, ENV (key=value form), COPY [--from=stage], RUN, EXPOSE,

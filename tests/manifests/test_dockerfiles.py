@@ -58,6 +58,12 @@ def test_hadolint_clean(dockerfile: Dockerfile) -> None:
 
 
 @pytest.mark.parametrize("dockerfile", params())
+def test_no_syntax_directive(dockerfile: Dockerfile) -> None:
+    # `# syntax=...` makes BuildKit pull a frontend image first: builds without a registry fail.
+    assert "syntax" not in dockerfile.directives
+
+
+@pytest.mark.parametrize("dockerfile", params())
 def test_base_image_is_pinned_and_matches_the_project_python(dockerfile: Dockerfile) -> None:
     requires = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"][
         "requires-python"
