@@ -9,7 +9,7 @@ from kserve import InferenceRESTClient, RESTConfig
 from tests.conftest import DEMO_EXAMPLES
 from tests.images.containers import RunningContainer
 from tests.kserve.test_protocols import v2_request
-from tests.mlserver.clients import grpc_translate
+from tests.support.clients import grpc_translate
 
 ENGLISH = [english for english, _ in DEMO_EXAMPLES]
 SPANISH = [spanish for _, spanish in DEMO_EXAMPLES]

@@ -12,7 +12,7 @@ from tests.images.conftest import Start, inference_service, mlserver_env
 from tests.images.containers import RunningContainer
 from tests.manifests.rendering import of_kind
 from tests.manifests.webhook_rules import env_value
-from tests.mlserver.clients import grpc_translate, json_translate, rest_translate
+from tests.support.clients import grpc_translate, json_translate, rest_translate
 from tests.support.processes import free_port
 
 ENGLISH = [english for english, _ in DEMO_EXAMPLES]
