@@ -1,9 +1,9 @@
 """Each image's Python environment is built from the image's own requirement files by replaying
 its Dockerfile, and its entrypoint is started from there: with the image defaults (the embedded
 demo model) and with what the manifests pass (a model in /mnt/models, as storageUri provides;
-the MLServer runtime's environment; the transformer's args plus those KServe appends). Each
-server must get ready, translate, and expose the metrics the dashboard reads on the port the
-PodMonitors scrape. The environments must not contain torch.
+the MLServer runtime's environment; the transformer's and the explainer's args plus those
+KServe appends). Each server must get ready, translate, and expose the metrics the dashboard
+reads on the port the PodMonitors scrape. The environments must not contain torch.
 """
 
 from __future__ import annotations
@@ -229,6 +229,40 @@ def test_transformer_runs_with_manifest_and_kserve_args(
         assert response.json()["predictions"] == [target for _, target in EXAMPLES]
         exposition = httpx.get(f"{base}/metrics", timeout=10).text
         assert "argos_transformer_upstream_request_seconds_bucket" in exposition
+    finally:
+        server.stop()
+
+
+def test_kserve_predictor_explains_as_the_explain_overlay_runs_it(
+    images: dict, embedded_package: Path, rendered: dict, log_dir: Path
+) -> None:
+    """The `explain` overlay's explainer component: the predictor's container with the args
+    KServe appends to an explainer (--predictor_host, --http_port), its model in /mnt/models."""
+    image = images["kserve-predictor"]
+    shutil.copy2(embedded_package, image.host_path("/mnt/models") / embedded_package.name)
+    container = _isvc(rendered["explain"], "translator")["spec"]["explainer"]["containers"][0]
+    http_port = free_port()
+    args = [
+        *with_arg(container["args"], "--grpc_port", str(free_port())),
+        "--predictor_host",
+        "translator-predictor.kserve-argos",
+        "--http_port",
+        str(http_port),
+    ]
+    server = start(image, "kserve-explainer", log_dir, args)
+    try:
+        base = f"http://127.0.0.1:{http_port}"
+        probe = container["readinessProbe"]["httpGet"]["path"]
+        server.wait_http_ok(f"{base}{probe}", timeout=READY_TIMEOUT_S)
+        response = httpx.post(
+            f"{base}/v1/models/translator:explain",
+            json={"instances": [source for source, _ in EXAMPLES]},
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+        explained = response.json()["explanations"]
+        assert [e["translation"] for e in explained] == [target for _, target in EXAMPLES]
+        assert all(e["sentences"][0]["alignments"] for e in explained)
     finally:
         server.stop()
 
