@@ -5,6 +5,7 @@ batched together."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ import pytest
 
 from tests.conftest import DEMO_EXAMPLES
 from tests.support.predictor import RunningPredictor
+from tests.support.processes import REPO_ROOT
 
 EXPLAIN = "/v1/models/translator:explain"
 PREDICT = "/v1/models/translator:predict"
@@ -56,6 +58,29 @@ def test_explains_both_instance_shapes(predictor: RunningPredictor) -> None:
     assert small["source"] == {"start": 4, "end": 9, "text": "small"}
     assert small["target"] == {"start": 9, "end": 16, "text": "pequeño"}
     assert 0.5 < small["weight"] <= 1
+
+
+def test_the_documented_example_is_what_the_server_answers(predictor: RunningPredictor) -> None:
+    docs = (REPO_ROOT / "docs" / "explain.md").read_text()
+    documented = json.loads(re.search(r"```json\n(.*?)```", docs, re.S).group(1))
+    answered = explain(predictor, {"instances": ["The small dog sleeps."]}).json()
+    assert_close(answered, documented)
+
+
+def assert_close(answered: object, documented: object, where: str = "answer") -> None:
+    """Equal, floats within the documented rounding."""
+    if isinstance(documented, float):
+        assert answered == pytest.approx(documented, abs=2e-4), where
+    elif isinstance(documented, dict):
+        assert isinstance(answered, dict) and answered.keys() == documented.keys(), where
+        for name, value in documented.items():
+            assert_close(answered[name], value, f"{where}.{name}")
+    elif isinstance(documented, list):
+        assert isinstance(answered, list) and len(answered) == len(documented), where
+        for index, value in enumerate(documented):
+            assert_close(answered[index], value, f"{where}[{index}]")
+    else:
+        assert answered == documented, where
 
 
 def test_explanations_agree_with_predict(predictor: RunningPredictor) -> None:
