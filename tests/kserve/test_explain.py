@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import DEMO_EXAMPLES
+from tests.support.metrics import metric_value
 from tests.support.predictor import RunningPredictor
 from tests.support.processes import REPO_ROOT
 
@@ -163,8 +164,10 @@ def test_the_answer_carries_its_own_headers_only(predictor: RunningPredictor) ->
 
 def batch_histogram(base_url: str) -> dict[str, float]:
     text = httpx.get(f"{base_url}/metrics").text
-    pattern = re.compile(r'^argos_batch_size_sentences_(count|sum)\{pair="en-es"\} (\S+)$', re.M)
-    return {kind: float(value) for kind, value in pattern.findall(text)}
+    return {
+        kind: metric_value(text, f"argos_batch_size_sentences_{kind}", pair="en-es")
+        for kind in ("count", "sum")
+    }
 
 
 async def test_concurrent_explains_are_batched_together(predictor: RunningPredictor) -> None:
@@ -178,8 +181,7 @@ async def test_concurrent_explains_are_batched_together(predictor: RunningPredic
     assert [e["translation"] for e in explained] == [SPANISH[i % 8] for i in range(32)]
     assert all(e["sentences"][0]["alignments"] for e in explained)
     after = batch_histogram(predictor.base_url)
-    sentences = after["sum"] - before.get("sum", 0)
-    batches = after["count"] - before.get("count", 0)
+    sentences, batches = after["sum"] - before["sum"], after["count"] - before["count"]
     assert sentences == 32
     assert batches < 32, f"{batches} batches for 32 concurrent explains: nothing was batched"
     assert "request_explain_seconds" in httpx.get(f"{predictor.base_url}/metrics").text

@@ -8,6 +8,7 @@ reads on the port the PodMonitors scrape. The environments must not contain torc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -98,6 +99,27 @@ def start(
         command=image.command(args, env), log_path=log_dir / f"{name}.log", cwd=image.workdir
     )
     return server.start()
+
+
+@contextlib.contextmanager
+def serving(
+    image: ImageRoot,
+    name: str,
+    log_dir: Path,
+    args: list[str],
+    http_port: int,
+    container: dict,
+) -> Iterator[str]:
+    """The image's entrypoint with `args`, once its container's readiness probe passes: the
+    base URL; stopped on leaving."""
+    server = start(image, name, log_dir, args)
+    try:
+        base = f"http://127.0.0.1:{http_port}"
+        probe = container["readinessProbe"]["httpGet"]["path"]
+        server.wait_http_ok(f"{base}{probe}", timeout=READY_TIMEOUT_S)
+        yield base
+    finally:
+        server.stop()
 
 
 def v2_translate(base_url: str, texts: list[str]) -> list[str]:
@@ -215,11 +237,7 @@ def test_transformer_runs_with_manifest_and_kserve_args(
         "--grpc_port",
         str(grpc_port),
     ]
-    server = start(image, f"transformer-{overlay}", log_dir, args)
-    try:
-        base = f"http://127.0.0.1:{http_port}"
-        probe = container["readinessProbe"]["httpGet"]["path"]
-        server.wait_http_ok(f"{base}{probe}", timeout=READY_TIMEOUT_S)
+    with serving(image, f"transformer-{overlay}", log_dir, args, http_port, container) as base:
         response = httpx.post(
             f"{base}/v1/models/translator:predict",
             json={"instances": [source for source, _ in EXAMPLES]},
@@ -229,8 +247,6 @@ def test_transformer_runs_with_manifest_and_kserve_args(
         assert response.json()["predictions"] == [target for _, target in EXAMPLES]
         exposition = httpx.get(f"{base}/metrics", timeout=10).text
         assert "argos_transformer_upstream_request_seconds_bucket" in exposition
-    finally:
-        server.stop()
 
 
 def test_kserve_predictor_explains_as_the_explain_overlay_runs_it(
@@ -249,11 +265,7 @@ def test_kserve_predictor_explains_as_the_explain_overlay_runs_it(
         "--http_port",
         str(http_port),
     ]
-    server = start(image, "kserve-explainer", log_dir, args)
-    try:
-        base = f"http://127.0.0.1:{http_port}"
-        probe = container["readinessProbe"]["httpGet"]["path"]
-        server.wait_http_ok(f"{base}{probe}", timeout=READY_TIMEOUT_S)
+    with serving(image, "kserve-explainer", log_dir, args, http_port, container) as base:
         response = httpx.post(
             f"{base}/v1/models/translator:explain",
             json={"instances": [source for source, _ in EXAMPLES]},
@@ -263,8 +275,6 @@ def test_kserve_predictor_explains_as_the_explain_overlay_runs_it(
         explained = response.json()["explanations"]
         assert [e["translation"] for e in explained] == [target for _, target in EXAMPLES]
         assert all(e["sentences"][0]["alignments"] for e in explained)
-    finally:
-        server.stop()
 
 
 def test_mlserver_image_defaults_serve_the_embedded_model(
