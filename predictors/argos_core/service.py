@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -153,14 +153,10 @@ class TranslationService:
             sentences, pair, Decoding(hypotheses=options.alternatives + 1)
         )
         log_probabilities = route_log_probabilities(hops)
-        results, start = [], 0
-        for split in splits:
-            end = start + len(split.sentences)
-            results.append(
-                _text_translation(split, hops[-1][start:end], log_probabilities[start:end], options)
-            )
-            start = end
-        return results
+        return [
+            _text_translation(split, hops[-1][part], log_probabilities[part], options)
+            for split, part in _per_text(splits)
+        ]
 
     async def _explain_texts(self, texts: list[str], pair: Pair) -> list[TextExplanation]:
         splits = [split_sentences(text) for text in texts]
@@ -168,19 +164,10 @@ class TranslationService:
         hops = await self._translate_route(sentences, pair, EXPLAIN)
         log_probabilities = route_log_probabilities(hops)
         pivots = tuple(target for _, target in self._route(pair)[:-1])
-        results, start = [], 0
-        for split in splits:
-            end = start + len(split.sentences)
-            results.append(
-                text_explanation(
-                    split,
-                    [hop[start:end] for hop in hops],
-                    log_probabilities[start:end],
-                    pivots,
-                )
-            )
-            start = end
-        return results
+        return [
+            text_explanation(split, [hop[part] for hop in hops], log_probabilities[part], pivots)
+            for split, part in _per_text(splits)
+        ]
 
     async def _translate_route(
         self, sentences: list[str], pair: Pair, decoding: Decoding
@@ -257,6 +244,15 @@ class TranslationService:
         if ("en", "es") in self.pairs:
             return ("en", "es")
         return None
+
+
+def _per_text(splits: Sequence[SplitText]) -> Iterator[tuple[SplitText, slice]]:
+    """Each text with the slice its sentences take in the flat list of all texts' sentences."""
+    start = 0
+    for split in splits:
+        end = start + len(split.sentences)
+        yield split, slice(start, end)
+        start = end
 
 
 def _text_translation(
