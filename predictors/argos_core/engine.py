@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import ctranslate2
 
+from argos_core.alignment import PieceAttention
 from argos_core.errors import PackageError
 from argos_core.packages import ArgosPackage
 from argos_core.settings import EngineSettings
@@ -21,19 +24,23 @@ class Decoding:
     """How one batch is decoded; requests that differ in it are batched apart."""
 
     hypotheses: int = 1  # translations per sentence, best first (beam widened to fit)
+    attention: bool = False  # the best hypothesis's attention over the source pieces
 
 
 BEST = Decoding()
+EXPLAIN = Decoding(attention=True)
 
 
 @dataclass(frozen=True)
 class SentenceTranslation:
-    """The engine's answer for one sentence: its hypotheses, best first, and the best one's
-    mean token log-probability (CTranslate2's length-normalised score) and length."""
+    """The engine's answer for one sentence: its hypotheses, best first, the best one's mean
+    token log-probability (CTranslate2's length-normalised score) and length, and its
+    attention when the decoding asked for it."""
 
     hypotheses: tuple[str, ...]
     log_probability: float
     tokens: int
+    attention: PieceAttention | None = None
 
     @property
     def best(self) -> str:
@@ -62,6 +69,9 @@ class PairEngine:
             raise PackageError(f"{package.origin}: cannot load model: {exc}") from exc
         self._pid = os.getpid()
         self._prefix = [package.target_prefix] if package.target_prefix else None
+        # Attention columns are encoder positions: a model that prepends <s> to the source has
+        # one before the first piece.
+        self._source_start = 1 if _model_config(package).get("add_source_bos") else 0
         logger.info(
             "engine loaded pair=%s->%s version=%s device=%s compute_type=%s "
             "inter_threads=%d intra_threads=%d",
@@ -101,18 +111,10 @@ class PairEngine:
     def translate(
         self, sentences: Sequence[str], decoding: Decoding = BEST
     ) -> list[SentenceTranslation]:
+        if decoding.attention:
+            return self._translate_with_attention(sentences, decoding)
         tokens = self._sp.encode(list(sentences), out_type=str)
-        results = self.translator.translate_batch(
-            tokens,
-            target_prefix=[self._prefix] * len(tokens) if self._prefix else None,
-            beam_size=max(self.settings.beam_size, decoding.hypotheses),
-            num_hypotheses=decoding.hypotheses,
-            max_decoding_length=self._decoding_limit(tokens),
-            max_batch_size=self.settings.max_batch_tokens,
-            batch_type="tokens",
-            replace_unknowns=True,
-            return_scores=True,
-        )
+        results = self._translate_batch(tokens, decoding)
         skip = len(self._prefix) if self._prefix else 0
         return [
             SentenceTranslation(
@@ -122,3 +124,86 @@ class PairEngine:
             )
             for result in results
         ]
+
+    def _translate_batch(
+        self, tokens: list[list[str]], decoding: Decoding, **options: Any
+    ) -> list[ctranslate2.TranslationResult]:
+        return self.translator.translate_batch(
+            tokens,
+            target_prefix=[self._prefix] * len(tokens) if self._prefix else None,
+            beam_size=max(self.settings.beam_size, decoding.hypotheses),
+            num_hypotheses=decoding.hypotheses,
+            max_decoding_length=self._decoding_limit(tokens),
+            max_batch_size=self.settings.max_batch_tokens,
+            batch_type="tokens",
+            replace_unknowns=True,
+            return_scores=True,
+            **options,
+        )
+
+    def _translate_with_attention(
+        self, sentences: Sequence[str], decoding: Decoding
+    ) -> list[SentenceTranslation]:
+        """Like `translate`, with each piece's character span and the best hypothesis's
+        attention (`PieceAttention`)."""
+        encoded = self._sp.encode(list(sentences), out_type="offset_mapping")
+        tokens = [source["pieces"] for source in encoded]
+        results = self._translate_batch(tokens, decoding, return_attention=True)
+        first_rows = self._first_attention_rows(tokens, decoding)
+        skip = len(self._prefix) if self._prefix else 0
+        translations = []
+        for sentence, source, result, first_row in zip(
+            sentences, encoded, results, first_rows, strict=True
+        ):
+            best = self._sp.decode(result.hypotheses[0][skip:], out_type="offset_mapping")
+            columns = slice(self._source_start, self._source_start + len(source["pieces"]))
+            rows = [row[columns] for row in result.attention[0][skip:]]
+            if rows and first_row is not None:
+                rows[0] = first_row[columns]
+            attention = PieceAttention(
+                sentence, best["text"], source["offsets"], best["offsets"], rows
+            )
+            others = (self._sp.decode_pieces(h[skip:]) for h in result.hypotheses[1:])
+            translations.append(
+                SentenceTranslation(
+                    (best["text"], *others),
+                    result.scores[0],
+                    len(best["pieces"]),
+                    attention,
+                )
+            )
+        return translations
+
+    def _first_attention_rows(
+        self, tokens: list[list[str]], decoding: Decoding
+    ) -> list[list[float] | None]:
+        """The first target token's attention, for batches where CTranslate2's own is wrong.
+
+        CTranslate2 4.8's beam search runs its first step on the unexpanded batch, then picks
+        that step's attention by batch index from rows already repeated per beam: with a beam
+        above 1 and more than one sentence, a sentence gets another's first row (later steps
+        are right). The first step sees only the source and the start token, so one greedy
+        step over the same batch computes the same row, correctly. A target prefix makes the
+        first step the prefix's, which is not reported.
+        """
+        beam = max(self.settings.beam_size, decoding.hypotheses)
+        if beam == 1 or len(tokens) == 1 or self._prefix:
+            return [None] * len(tokens)
+        results = self.translator.translate_batch(
+            tokens,
+            beam_size=1,
+            max_decoding_length=1,
+            max_batch_size=self.settings.max_batch_tokens,
+            batch_type="tokens",
+            return_end_token=True,
+            return_attention=True,
+        )
+        return [result.attention[0][0] if result.attention[0] else None for result in results]
+
+
+def _model_config(package: ArgosPackage) -> dict[str, Any]:
+    path = package.model_dir / "config.json"
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError) as exc:
+        raise PackageError(f"{package.origin}: cannot read {path}: {exc}") from exc

@@ -2,28 +2,42 @@
 
 Texts are validated, split into sentences, looked up in the optional cache, queued on the
 dynamic batcher per language pair and decoding (hop by hop when pivoting), and re-joined in
-order, with the alternatives and scores the request's options ask for.
+order, with the alternatives and scores the request's options ask for, or explained
+(`explain_request`: scores and word alignments, decoded with attention and batched apart).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from argos_core import metrics
 from argos_core.batcher import DynamicBatcher
 from argos_core.cache import SentenceCache
-from argos_core.engine import BEST, Decoding, PairEngine, SentenceTranslation, concrete_settings
+from argos_core.engine import (
+    BEST,
+    EXPLAIN,
+    Decoding,
+    PairEngine,
+    SentenceTranslation,
+    concrete_settings,
+)
 from argos_core.errors import InvalidRequest, UnknownLanguagePair
+from argos_core.explanations import text_explanation
 from argos_core.packages import ArgosPackage, discover_packages
 from argos_core.routes import Pair, plan_route, reachable_pairs
+from argos_core.scores import route_log_probabilities, text_log_probability
 from argos_core.settings import DEFAULT_MODEL_DIR, EngineSettings
 from argos_protocol import PLAIN, TextItem, TextTranslation, TranslationOptions
+from argos_protocol.explain import TextExplanation
 from argos_protocol.sentences import SplitText, split_sentences
 
 logger = logging.getLogger("argos_core.service")
+
+Result = TypeVar("Result")
 
 
 class TranslationService:
@@ -86,21 +100,34 @@ class TranslationService:
         self, items: Sequence[TextItem], options: TranslationOptions = PLAIN
     ) -> list[TextTranslation]:
         """Like `translate_items`, with the alternatives and scores `options` ask for."""
+        return await self._per_pair(
+            items, lambda texts, pair: self._translate_texts(texts, pair, options)
+        )
+
+    async def explain_request(self, items: Sequence[TextItem]) -> list[TextExplanation]:
+        """Each text's best translation with its scores and word alignments, sentence by
+        sentence (`argos_protocol.explain`); in input order."""
+        return await self._per_pair(items, self._explain_texts)
+
+    async def _per_pair(
+        self,
+        items: Sequence[TextItem],
+        translate: Callable[[list[str], Pair], Awaitable[list[Result]]],
+    ) -> list[Result]:
+        """`translate` called once per language pair among `items`, side by side; the
+        results back in input order."""
         self._check_limits(items)
         groups: dict[Pair, list[int]] = {}
         for index, item in enumerate(items):
             groups.setdefault(self.resolve_pair(item.source, item.target), []).append(index)
-        results: list[TextTranslation] = [TextTranslation("")] * len(items)
+        results: dict[int, Result] = {}
 
         async def run(pair: Pair, indexes: list[int]) -> None:
-            translated = await self._translate_texts(
-                [items[i].text for i in indexes], pair, options
-            )
-            for index, result in zip(indexes, translated, strict=True):
-                results[index] = result
+            translated = await translate([items[i].text for i in indexes], pair)
+            results.update(zip(indexes, translated, strict=True))
 
         await asyncio.gather(*(run(pair, indexes) for pair, indexes in groups.items()))
-        return results
+        return [results[index] for index in range(len(items))]
 
     def resolve_pair(self, source: str | None, target: str | None) -> Pair:
         source = source or (self.default_pair[0] if self.default_pair else None)
@@ -122,25 +149,45 @@ class TranslationService:
     ) -> list[TextTranslation]:
         splits = [split_sentences(text) for text in texts]
         sentences = [sentence for split in splits for sentence in split.sentences]
-        *pivots, last = plan_route(self.packages, *pair) or []
-        log_probabilities = [0.0] * len(sentences)
-        for hop in pivots:  # through English: the best of each hop goes on
-            translated = await self._translate_sentences(sentences, hop, BEST)
-            sentences = [sentence.best for sentence in translated]
-            log_probabilities = _add(log_probabilities, translated)
-        decoding = Decoding(hypotheses=options.alternatives + 1)
-        translated = await self._translate_sentences(sentences, last, decoding)
-        log_probabilities = _add(log_probabilities, translated)
-        results, start = [], 0
-        for split in splits:
-            end = start + len(split.sentences)
-            results.append(
-                _text_translation(
-                    split, translated[start:end], log_probabilities[start:end], options
-                )
+        hops = await self._translate_route(
+            sentences, pair, Decoding(hypotheses=options.alternatives + 1)
+        )
+        log_probabilities = route_log_probabilities(hops)
+        return [
+            _text_translation(split, hops[-1][part], log_probabilities[part], options)
+            for split, part in _per_text(splits)
+        ]
+
+    async def _explain_texts(self, texts: list[str], pair: Pair) -> list[TextExplanation]:
+        splits = [split_sentences(text) for text in texts]
+        sentences = [sentence for split in splits for sentence in split.sentences]
+        hops = await self._translate_route(sentences, pair, EXPLAIN)
+        log_probabilities = route_log_probabilities(hops)
+        pivots = tuple(target for _, target in self._route(pair)[:-1])
+        return [
+            text_explanation(split, [hop[part] for hop in hops], log_probabilities[part], pivots)
+            for split, part in _per_text(splits)
+        ]
+
+    async def _translate_route(
+        self, sentences: list[str], pair: Pair, decoding: Decoding
+    ) -> list[list[SentenceTranslation]]:
+        """Each hop's translations of `sentences` along `pair`'s route, the last decoded as
+        `decoding` asks. Through a pivot the best of each hop goes on (with attention when
+        `decoding` asks for it)."""
+        *pivots, last = self._route(pair)
+        hops = []
+        for hop in pivots:
+            translated = await self._translate_sentences(
+                sentences, hop, Decoding(attention=decoding.attention)
             )
-            start = end
-        return results
+            hops.append(translated)
+            sentences = [sentence.best for sentence in translated]
+        hops.append(await self._translate_sentences(sentences, last, decoding))
+        return hops
+
+    def _route(self, pair: Pair) -> list[Pair]:
+        return plan_route(self.packages, *pair) or []
 
     async def _translate_sentences(
         self, sentences: list[str], pair: Pair, decoding: Decoding
@@ -199,13 +246,13 @@ class TranslationService:
         return None
 
 
-def _add(log_probabilities: list[float], translated: list[SentenceTranslation]) -> list[float]:
-    """A pivoted sentence's log-probability is the sum of its hops' (a product of
-    probabilities)."""
-    return [
-        total + sentence.log_probability
-        for total, sentence in zip(log_probabilities, translated, strict=True)
-    ]
+def _per_text(splits: Sequence[SplitText]) -> Iterator[tuple[SplitText, slice]]:
+    """Each text with the slice its sentences take in the flat list of all texts' sentences."""
+    start = 0
+    for split in splits:
+        end = start + len(split.sentences)
+        yield split, slice(start, end)
+        start = end
 
 
 def _text_translation(
@@ -214,17 +261,14 @@ def _text_translation(
     log_probabilities: list[float],
     options: TranslationOptions,
 ) -> TextTranslation:
-    """One text's translation, re-joined from its sentences; its log-probability is the
-    sentences' mean weighted by their length in tokens; alternative k joins every sentence's
-    k-th other hypothesis."""
+    """One text's translation, re-joined from its sentences; alternative k joins every
+    sentence's k-th other hypothesis."""
     alternatives = tuple(
         split.join([s.hypotheses[min(k, len(s.hypotheses) - 1)] for s in sentences])
         for k in range(1, options.alternatives + 1)
     )
-    if not sentences:
-        return TextTranslation(split.join([]), alternatives)
-    tokens = [max(1, sentence.tokens) for sentence in sentences]
-    log_probability = sum(lp * n for lp, n in zip(log_probabilities, tokens, strict=True)) / sum(
-        tokens
+    return TextTranslation(
+        split.join([s.best for s in sentences]),
+        alternatives,
+        text_log_probability(log_probabilities, sentences),
     )
-    return TextTranslation(split.join([s.best for s in sentences]), alternatives, log_probability)

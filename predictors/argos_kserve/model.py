@@ -1,4 +1,5 @@
-"""`TranslatorModel`: V1 and V2 (REST and gRPC) requests in, translations out."""
+"""`TranslatorModel`: V1 and V2 (REST and gRPC) requests in, translations out; V1 `:explain`
+answers explanations (`argos_protocol.explain`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from kserve.errors import InvalidInput
 from argos_core import EngineSettings, TranslationService
 from argos_kserve.errors import kserve_errors
 from argos_protocol import TEXT_INPUT, TRANSLATION_OUTPUT, parse_v1, v1_response, v2_outputs
+from argos_protocol.explain import parse_explain_v1, v1_explanations
 from argos_protocol_kserve.tensors import parse_infer_request, translation_response
 
 logger = logging.getLogger("argos_kserve")
@@ -50,6 +52,20 @@ class TranslatorModel(Model):
             request = parse_v1(payload)
             results = await self.service.translate_request(request.items, request.options)
             return v1_response(results, request.options)
+
+    async def explain(self, payload: dict, headers: dict[str, str] | None = None) -> dict:
+        """KServe's V1 `:explain` verb, served by the model itself: the same body as V1
+        `:predict`; the best translations explained."""
+        with kserve_errors():
+            if isinstance(payload, InferRequest):
+                raise InvalidInput(
+                    "explanations take a V1 body ({'instances': [...]}) at "
+                    f"/v1/models/{self.name}:explain"
+                )
+            if isinstance(payload, bytes | bytearray):
+                payload = _json_body(payload)
+            request = parse_explain_v1(payload)
+            return v1_explanations(await self.service.explain_request(request.items))
 
 
 def _json_body(body: bytes | bytearray) -> Any:

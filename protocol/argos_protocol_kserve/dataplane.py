@@ -6,6 +6,10 @@
 - An answer leaves absent fields out. KServe's response model writes them as `null`
   (`"model_version": null`, `"parameters": null`), which the protocol's REST description does
   not allow (`type: string`, `type: object`).
+- A V1 `:explain` answer carries the model's headers only. KServe's data plane starts the
+  answer's headers from the request's, so every request header came back: a chunked request's
+  `Transfer-Encoding` beside the answer's `Content-Length` made a malformed HTTP response, and
+  `curl -d`'s form Content-Type labelled the JSON answer.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 from kserve.constants.constants import INFERENCE_CONTENT_LENGTH_HEADER
 from kserve.errors import InvalidInput
+from kserve.model import InferenceModel, InferenceVerb
 from kserve.protocol.dataplane import DataPlane
 from kserve.protocol.infer_type import InferRequest, InferResponse
 from kserve.protocol.rest.v2_datamodels import InferenceRequest, InferenceResponse
@@ -49,6 +54,18 @@ class OpenInferenceDataPlane(DataPlane):
         if isinstance(response, InferResponse) and isinstance(body, dict):
             body = InferenceResponseWithoutNulls.model_validate(body)
         return body, response_headers
+
+    async def explain(
+        self,
+        model_name: str,
+        request: bytes | dict | InferRequest,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[Any, dict[str, str]]:
+        """KServe's, answering with the model's headers only, not the request's."""
+        model = await self.get_model(model_name)
+        if not isinstance(model, InferenceModel):
+            raise InvalidInput(f"model {model_name} does not explain")
+        return await model(request, verb=InferenceVerb.EXPLAIN, headers=headers)
 
 
 def _problems(exc: ValidationError) -> str:

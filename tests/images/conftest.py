@@ -134,7 +134,7 @@ def rendered() -> dict[str, list[Resource]]:
         unavailable(f"kustomize not built at {KUSTOMIZE}: run `make kustomize`")
     return {
         overlay: kustomize_build(REPO_ROOT / "manifests" / "overlays" / overlay)
-        for overlay in ("default", "grpc", "mlserver")
+        for overlay in ("default", "grpc", "mlserver", "explain")
     }
 
 

@@ -20,8 +20,12 @@ from tests.support.processes import venv_python
 IMAGE_PREFIX = "kserve-argos"
 VERSION = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
 DOCKERFILES = {dockerfile.image: dockerfile for dockerfile in all_dockerfiles()}
-# Arguments KServe appends to a custom transformer container (transformer_custom.go).
-KSERVE_TRANSFORMER_ARGS = ("--model_name", "--predictor_host", "--http_port", "--workers")
+# Arguments KServe appends to a custom transformer or explainer container
+# (transformer_custom.go, explainer_custom.go), by component role.
+KSERVE_APPENDED_ARGS = {
+    "transformer": ("--model_name", "--predictor_host", "--http_port", "--workers"),
+    "explainer": ("--model_name", "--predictor_host", "--http_port", "--workers"),
+}
 KSERVE_DEFAULT_HTTP_PORT = 8080
 # How to ask each image's entrypoint for its flags, from the image's own environment.
 HELP_COMMANDS = {
@@ -187,11 +191,12 @@ def test_every_flag_passed_is_accepted_by_the_entrypoint(
     image: str, rendered: dict, help_texts: dict[str, str]
 ) -> None:
     """The entrypoints parse with parse_known_args: a misspelt flag would be silently ignored."""
-    flags = set(KSERVE_TRANSFORMER_ARGS) if image == "transformer" else set()
-    for _, _, container, dockerfile in our_containers(rendered):
+    flags = set()
+    for _, where, container, dockerfile in our_containers(rendered):
         if dockerfile.image == image:
             arguments = [*(dockerfile.final.exec_form("CMD") or []), *(container.get("args") or [])]
             flags |= {arg.split("=", 1)[0] for arg in arguments if arg.startswith("--")}
+            flags |= set(KSERVE_APPENDED_ARGS.get(where.rsplit(" ", 1)[-1], ()))
     accepted = set(re.findall(r"(--[a-z_][a-z0-9_-]*)", help_texts[image]))
     assert flags, f"no flags found for {image}"
     assert flags <= accepted, f"{image} does not accept {sorted(flags - accepted)}"

@@ -149,6 +149,25 @@ def test_catches_transformer_mistakes(rendered: dict, kafka_settings: set) -> No
     assert "storage uri should not be specified in the transformer" in found
 
 
+def test_catches_an_explainer_that_explains_something_else(
+    rendered: dict, kafka_settings: set
+) -> None:
+    resources = _copy(rendered, "explain")
+    explainer = _named(resources, "InferenceService", "translator")["spec"]["explainer"]
+    container = explainer["containers"][0]
+    container["env"][0]["value"] = "https://example.com/other.argosmodel"
+    container["args"] = [*container["args"], "--beam_size", "4"]
+    container["args"][container["args"].index("--model_name") + 1] = "explainer"
+    container["ports"][0]["containerPort"] = 9000
+    explainer["containerConcurrency"] = 8
+    found = _violations(resources, kafka_settings)
+    assert "the explainer's STORAGE_URI is not the predictor's" in found
+    assert "'--beam_size': '4'" in found
+    assert "/v1/models/translator:explain" in found
+    assert "KServe appends `--http_port 8080` to an explainer's args" in found
+    assert "KServe appends `--workers <containerConcurrency>`" in found
+
+
 def test_catches_runtime_mistakes(rendered: dict, kafka_settings: set) -> None:
     resources = _copy(rendered, "mlserver")
     runtime = _named(resources, "ServingRuntime", "argos-mlserver")

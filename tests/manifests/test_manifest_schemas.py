@@ -48,6 +48,7 @@ def test_every_scenario_has_an_overlay() -> None:
         "kafka-source",
         "kafka-direct",
         "monitoring",
+        "explain",
     }
     assert expected <= set(OVERLAYS)
 

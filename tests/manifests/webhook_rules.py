@@ -1,8 +1,9 @@
 """The admission rules the CRD schemas do not encode, checked on a set of rendered resources.
 
 Sources: KServe's validating webhooks (InferenceService: component extension, autoscaler and
-custom container rules; InferenceGraph: root node, unique step names, one target per step,
-Splitter weights; spec.canary rules of KServe >= 0.20), Knative Serving's rules for the pods
+custom container rules, the args KServe appends to custom transformers and explainers;
+InferenceGraph: root node, unique step names, one target per step, Splitter weights;
+spec.canary rules of KServe >= 0.20), Knative Serving's rules for the pods
 it runs (one serving port named http1/h2c, autoscaling annotations), and the wiring between
 resources that only fails at run time (references, protocols, model names, credentials).
 Each check returns human-readable violations; an empty list means the resources pass.
@@ -26,6 +27,7 @@ GO_DURATION = re.compile(r"^(\d+(\.\d+)?(h|m|s|ms))+$")
 ISO_DURATION = re.compile(r"^P(?!$)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "ClusterServingRuntime"}
 AUTOSCALING_FIELDS = ("scaleMetric", "scaleTarget", "autoScaling", "scaleMetricType")
+KSERVE_HTTP_PORT = 8080
 
 
 def arg_value(args: list[str], flag: str) -> str | None:
@@ -239,21 +241,66 @@ def _custom_container_violations(component: Component) -> list[str]:
     protocol = env_value(containers[0], "PROTOCOL")
     if protocol is not None and protocol not in ("v1", "v2"):
         found.append(f"PROTOCOL {protocol!r} must be v1 or v2")
+    args = containers[0].get("args") or []
     if component.role == "transformer":
-        container = containers[0]
-        if env_value(container, "STORAGE_URI") is not None:
+        if env_value(containers[0], "STORAGE_URI") is not None:
             found.append("storage uri should not be specified in the transformer container")
-        args = container.get("args") or []
         predictor_protocol = arg_value(args, "--predictor_protocol")
         if predictor_protocol not in PREDICTOR_PROTOCOLS:
             found.append(
                 f"--predictor_protocol must be explicit, one of {sorted(PREDICTOR_PROTOCOLS)}"
             )
-        if "containerConcurrency" in component.spec and arg_value(args, "--workers") is None:
-            found.append(
-                "KServe appends `--workers <containerConcurrency>` unless --workers is given"
-            )
+    # transformer_custom.go, explainer_custom.go
+    appends_workers = component.role in ("transformer", "explainer")
+    concurrency = "containerConcurrency" in component.spec
+    if appends_workers and concurrency and arg_value(args, "--workers") is None:
+        found.append("KServe appends `--workers <containerConcurrency>` unless --workers is given")
+    if component.role == "explainer":
+        found += [
+            f"port {port['containerPort']}: KServe appends `--http_port {KSERVE_HTTP_PORT}` "
+            "to an explainer's args"
+            for port in containers[0].get("ports") or []
+            if port.get("containerPort") != KSERVE_HTTP_PORT
+        ]
     return found
+
+
+def explainer_matches_predictor(isvc: Resource) -> list[str]:
+    """An explainer running the predictor's image explains what the predictor translates: the
+    same model (STORAGE_URI), the same decoding flags, and the model name the `:explain` path
+    carries (the one the InferenceService serves under)."""
+    spec = isvc.get("spec", {})
+    explainer, predictor = spec.get("explainer"), spec.get("predictor", {})
+    if not explainer or not explainer.get("containers") or not predictor.get("containers"):
+        return []
+    explaining, serving = explainer["containers"][0], predictor["containers"][0]
+    if explaining.get("image") != serving.get("image"):
+        return []
+    found = []
+    if env_value(explaining, "STORAGE_URI") != env_value(serving, "STORAGE_URI"):
+        found.append(f"{key(isvc)}: the explainer's STORAGE_URI is not the predictor's")
+    if _decoding_args(explaining) != _decoding_args(serving):
+        found.append(
+            f"{key(isvc)}: the explainer's flags {_decoding_args(explaining)} differ from the "
+            f"predictor's {_decoding_args(serving)}: it would explain other translations"
+        )
+    name = arg_value(explaining.get("args") or [], "--model_name")
+    if name != served_model_name(isvc):
+        found.append(
+            f"{key(isvc)}: the explainer serves model {name!r}, but `:explain` is called as "
+            f"/v1/models/{served_model_name(isvc)}:explain"
+        )
+    return found
+
+
+# Flags that place a server (ports, processes), not what it translates.
+PLACEMENT_FLAGS = {"--http_port", "--grpc_port", "--workers", "--predictor_host"}
+
+
+def _decoding_args(container: dict[str, Any]) -> dict[str, str | None]:
+    args = container.get("args") or []
+    flags = {arg.split("=", 1)[0] for arg in args if arg.startswith("--")} - PLACEMENT_FLAGS
+    return {flag: arg_value(args, flag) for flag in sorted(flags)}
 
 
 def _standard_canaries(isvc: Resource) -> list[str]:
@@ -642,6 +689,7 @@ def all_violations(resources: list[Resource], known_kafka_settings: set[str]) ->
     for isvc in of_kind(resources, "InferenceService"):
         found += inference_service_violations(isvc)
         found += transformer_protocol_matches_predictor_port(isvc)
+        found += explainer_matches_predictor(isvc)
         found += model_runtime_violations(isvc, resources)
         found += kafka_direct_violations(isvc, resources, known_kafka_settings)
     for kind in ("ServingRuntime", "ClusterServingRuntime"):
