@@ -103,11 +103,12 @@ def lingua_language(code: str) -> Language | None:
 
 
 def sample(texts: Sequence[str]) -> str:
-    """The texts joined by line breaks, at most `SAMPLE_CHARS` characters."""
+    """The texts joined by line breaks, at most `SAMPLE_CHARS` characters (any lone surrogate
+    replaced: lingua takes only valid UTF-8)."""
     parts, left = [], SAMPLE_CHARS
     for text in texts:
         if left <= 0:
             break
         parts.append(text[:left])
         left -= len(parts[-1]) + 1
-    return "\n".join(parts)
+    return "\n".join(parts).encode("utf-8", "replace").decode("utf-8")
