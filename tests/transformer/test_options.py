@@ -15,7 +15,7 @@ import httpx
 import pytest
 from kserve import InferenceGRPCClient, InferInput, InferRequest
 
-from argos_protocol import TranslationOptions
+from argos_protocol import PLAIN, TextTranslation, TranslationOptions
 from argos_transformer.coalescing_client import CoalescingClient
 from argos_transformer.errors import PredictorFailed
 from argos_transformer.predictor_client import PredictorClient
@@ -23,7 +23,7 @@ from tests.conftest import DEMO_EXAMPLES
 from tests.support.open_inference import validate
 from tests.support.predictor import RunningPredictor
 from tests.support.processes import RunningServer
-from tests.transformer.conftest import MODEL, RunningTransformer
+from tests.transformer.conftest import MODEL, RunningTransformer, predictor_host
 from tests.transformer.upstreams import Answer, RecordingUpstream
 
 ENGLISH = [english for english, _ in DEMO_EXAMPLES]
@@ -167,6 +167,17 @@ def test_bad_option_values_are_400s_naming_them_on_v1_and_v2(
     v2 = v2_infer(transformer, ENGLISH[:1], **{name: value})
     assert v2.status_code == 400, v2.text
     assert v2.json() == {"error": f"parameter '{name}' {problem}"}
+
+
+async def test_results_without_options_over_every_predictor_protocol(
+    predictor: RunningPredictor, any_protocol: str
+) -> None:
+    client = PredictorClient(predictor_host(predictor, any_protocol), any_protocol, MODEL, 60)
+    try:
+        results = await client.translate_results(ENGLISH[:2], "en", "es", PLAIN)
+    finally:
+        await client.aclose()
+    assert results == [TextTranslation(SPANISH[0]), TextTranslation(SPANISH[1])]
 
 
 # --- in process, against the recording upstream ---------------------------------------------

@@ -6,7 +6,6 @@ Shapes: `codecs/libretranslate.py`; detection: `language_detection.py`; HTML: `h
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -190,7 +189,8 @@ class LibreTranslateApi:
         self, source: str, target: str, headers: Mapping[str, str]
     ) -> Callable[[list[str]], Awaitable[list[str]]]:
         """Translate any number of texts of HTML fragments in jobs within the pipeline's
-        limits (a fragment has more texts than a request may)."""
+        limits (a fragment may have more texts than a request), one job after the other, so
+        that one large page does not fill the queue of predictor calls (503) by itself."""
         limits = self.pipeline.limits
 
         async def translate(texts: list[str]) -> list[str]:
@@ -204,15 +204,12 @@ class LibreTranslateApi:
                 chunk.append(text)
                 chars += len(text)
             jobs.append(chunk)
-            translated = await asyncio.gather(
-                *(
-                    self.pipeline.translate_job(
-                        TranslationJob(tuple(job), source, target), headers
-                    )
-                    for job in jobs
+            translated: list[str] = []
+            for job in jobs:
+                translated += await self.pipeline.translate_job(
+                    TranslationJob(tuple(job), source, target), headers
                 )
-            )
-            return [text for job in translated for text in job]
+            return translated
 
         return translate
 

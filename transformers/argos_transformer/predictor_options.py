@@ -37,19 +37,22 @@ def from_v1_predictions(
         raise PredictorFailed(f"predictor answered {got} predictions for {count} texts")
     results = []
     for prediction in predictions:
-        if not isinstance(prediction, dict):
+        if options.plain and isinstance(prediction, str):  # nothing asked: plain predictions
+            results.append(TextTranslation(prediction))
+        elif not isinstance(prediction, dict):
             raise PredictorFailed(
                 "predictor answered a prediction that is not an object although options "
                 "were asked for (does it support 'alternatives' and 'return_scores'?)"
             )
-        results.append(
-            _result(
-                prediction.get("translation"),
-                prediction.get("alternatives", []) if options.alternatives else [],
-                prediction.get("score") if options.return_scores else None,
-                options,
+        else:
+            results.append(
+                _result(
+                    prediction.get("translation"),
+                    prediction.get("alternatives", []) if options.alternatives else [],
+                    prediction.get("score") if options.return_scores else None,
+                    options,
+                )
             )
-        )
     return results
 
 
