@@ -1,5 +1,6 @@
-"""Request options on both predictor front ends: `alternatives` (other translations, best
-first) and `return_scores` (a confidence per text), over V1 and V2, and their 400s."""
+"""Request options on both predictor front ends and the transformer: `alternatives` (other
+translations, best first) and `return_scores` (a confidence per text), over V1 and V2, and their
+400s."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ SPANISH = [spanish for _, spanish in DEMO_EXAMPLES[:3]]
 OUT_OF_DOMAIN = "Quantum flux destabilises the reactor."
 
 
-@pytest.fixture(params=["kserve", "mlserver"])
+@pytest.fixture(params=["kserve", "mlserver", "transformer"])
 def predictor(request: pytest.FixtureRequest) -> RunningServer:
     return request.getfixturevalue(request.param)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from kserve.protocol.infer_type import InferInput, InferRequest
 
+from argos_protocol import TextTranslation
 from argos_transformer.codecs.job import ReplyShape, TranslationJob
 from argos_transformer.codecs.libretranslate import decode_libre, encode_libre
 from argos_transformer.codecs.records import decode_document, decode_record_value
@@ -107,13 +108,22 @@ def test_bad_v2_requests(inputs: list[InferInput], message: str) -> None:
 CATALOG = LanguageCatalog.parse("en:es,es:en,en:fr,fr:en")
 
 
-def test_libretranslate_string_list_and_auto() -> None:
-    single = decode_libre({"q": "Hi", "source": "en", "target": "es"}, CATALOG)
-    assert (single.job.texts, single.many) == (("Hi",), False)
-    many = decode_libre({"q": ["a", "b"], "source": "auto", "target": "fr"}, CATALOG)
-    assert (many.job.texts, many.job.source, many.many) == (("a", "b"), "en", True)
-    assert encode_libre(["x"], False) == {"translatedText": "x"}
-    assert encode_libre(["x", "y"], True) == {"translatedText": ["x", "y"]}
+def test_libretranslate_string_list_auto_and_alternatives() -> None:
+    single = decode_libre({"q": "Hi", "source": "en", "target": "es", "api_key": "ignored"})
+    assert (single.texts, single.source, single.many, single.html) == (("Hi",), "en", False, False)
+    many = decode_libre(
+        {"q": ["a", "b"], "source": "auto", "target": "fr", "format": "html", "alternatives": "2"}
+    )
+    assert (many.texts, many.source, many.many, many.html) == (("a", "b"), None, True, True)
+    assert many.job("en").options.alternatives == 2
+    assert encode_libre(single, [TextTranslation("x")]) == {"translatedText": "x"}
+    pair = [TextTranslation("x", ("y", "x", "y", "")), TextTranslation("z", ("w", "v"))]
+    detected = {"confidence": 90.0, "language": "en"}
+    assert encode_libre(many, pair, detected) == {
+        "translatedText": ["x", "z"],
+        "alternatives": [["y"], ["w", "v"]],  # each once, never the translation or empty
+        "detectedLanguage": [detected, detected],
+    }
 
 
 @pytest.mark.parametrize(
@@ -123,16 +133,23 @@ def test_libretranslate_string_list_and_auto() -> None:
         ({"q": "x", "target": "es"}, "missing source parameter"),
         ({"q": "x", "source": "en"}, "missing target parameter"),
         (
-            {"q": "x", "source": "en", "target": "es", "format": "html"},
-            "'html' is not supported",
+            {"q": "x", "source": "en", "target": "es", "format": "xml"},
+            "format 'xml' is not supported; use one of: text, html",
         ),
-        ({"q": "x", "source": "auto", "target": "en"}, "one of .*: es, fr"),
         ({"q": ["x", 3], "source": "en", "target": "es"}, r"q\[1\] must be a string"),
+        ({"q": "x", "source": "en", "target": "es", "alternatives": -1},
+         "alternatives parameter must be between 0 and 10, got -1"),
+        ({"q": "x", "source": "en", "target": "es", "alternatives": "11"},
+         "alternatives parameter must be between 0 and 10, got 11"),
+        ({"q": "x", "source": "en", "target": "es", "alternatives": "two"},
+         "alternatives parameter is not a whole number: 'two'"),
+        ({"q": "x", "source": "en", "target": "es", "alternatives": 1.5},
+         "alternatives parameter is not a whole number: 1.5"),
     ],
 )
 def test_bad_libretranslate_requests(params: dict, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
-        decode_libre(params, CATALOG)
+        decode_libre(params)
 
 
 def test_languages_lists_targets_per_source() -> None:

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import sys
+import time
 
 from kserve import model_server
 
@@ -19,6 +20,7 @@ from argos_transformer.coalescing_client import CoalescingClient
 from argos_transformer.codecs.records import DEFAULT_MAX_RECORD_BYTES
 from argos_transformer.kafka.bridge import KafkaBridge
 from argos_transformer.kafka.settings import KafkaSettings
+from argos_transformer.language_detection import ACCURACIES, LanguageDetector
 from argos_transformer.languages import DEFAULT_LANGUAGES, LanguageCatalog
 from argos_transformer.libretranslate_api import LibreTranslateApi
 from argos_transformer.model import TranslatorTransformer
@@ -55,8 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--languages", default=os.environ.get("ARGOS_LANGUAGES", DEFAULT_LANGUAGES),
-        help="language pairs for LibreTranslate's /languages and source=auto, e.g. en:es,es:en "
-        "[env ARGOS_LANGUAGES]",
+        help="language pairs for LibreTranslate's /languages, /detect and source=auto, e.g. "
+        "en:es,es:en [env ARGOS_LANGUAGES]",
+    )
+    group.add_argument(
+        "--detection_accuracy", choices=ACCURACIES, default="low",
+        help="language detection models: low (trigrams, ~5 MB per language) or high (1- to "
+        "5-grams: better on texts of a few words, ~60 MB per language, slower start)",
     )
     group.add_argument(
         "--max_record_bytes", type=int, default=DEFAULT_MAX_RECORD_BYTES,
@@ -166,8 +173,11 @@ def main(argv: list[str] | None = None) -> None:
         "starting model=%s predictor=%r languages=%s kafka=%s",
         args.model_name, client.describe(), args.languages, settings is not None,
     )
+    started = time.perf_counter()
+    detector = LanguageDetector(catalog.codes, args.detection_accuracy)
+    log.info("language detection ready in %.2fs", time.perf_counter() - started)
     server = TransformerServer(
-        routes=LibreTranslateApi(pipeline, catalog).register,
+        routes=LibreTranslateApi(pipeline, catalog, detector).register,
         bridge=bridge,
         bind_host=args.bind_host,
         http_port=args.http_port,

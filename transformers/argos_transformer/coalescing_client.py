@@ -10,7 +10,9 @@ call of at most `max_texts_per_call` texts. An idle transformer adds no latency.
 load the predictor then sees a few large requests instead of many one-text ones, which costs
 both sides far less per text (docs/benchmarks.md).
 
-Calls are merged only when they carry the same `authorization` header. A merged call forwards
+Calls are merged only when they carry the same `authorization` header and the same options
+(`alternatives`, `return_scores`: the predictor decodes those requests apart anyway, and each
+caller must get exactly what it asked for). A merged call forwards
 the headers every merged caller sent with the same value (so distinct `x-request-id` or
 `traceparent` values are not forwarded on merged calls). When a merged call fails with a
 permanent error, each caller's texts are sent again on their own, so only the caller whose
@@ -23,9 +25,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from argos_protocol import TextTranslation, TranslationOptions
 from argos_transformer import metrics
 from argos_transformer.errors import TransformerError, TransformerOverloaded
 from argos_transformer.headers import forwardable
@@ -33,14 +36,17 @@ from argos_transformer.predictor_client import PredictorClient
 
 log = logging.getLogger(__name__)
 
-CallKey = tuple[str | None, str | None, str | None]  # source, target, authorization
+# source, target, authorization, options (None for a plain call: only the best translations)
+CallKey = tuple[str | None, str | None, str | None, TranslationOptions | None]
+# A plain call's answers are the translations; a call with options answers TextTranslations.
+Answers = list[str] | list[TextTranslation]
 
 
 @dataclass
 class _Waiter:
     texts: Sequence[str]
     headers: dict[str, str]
-    future: asyncio.Future[list[str]]
+    future: asyncio.Future[Answers]
 
 
 @dataclass
@@ -86,6 +92,28 @@ class CoalescingClient:
         headers: Mapping[str, str] | None = None,
     ) -> list[str]:
         """Translate `texts`, alone or together with concurrent calls for the same pair."""
+        return await self._queue(texts, source, target, headers, None)
+
+    async def translate_results(
+        self,
+        texts: Sequence[str],
+        source: str | None,
+        target: str | None,
+        options: TranslationOptions,
+        headers: Mapping[str, str] | None = None,
+    ) -> list[TextTranslation]:
+        """Like `translate`, with the alternatives and scores `options` ask for; shared only
+        with concurrent calls that ask for the same."""
+        return await self._queue(texts, source, target, headers, options)
+
+    async def _queue(
+        self,
+        texts: Sequence[str],
+        source: str | None,
+        target: str | None,
+        headers: Mapping[str, str] | None,
+        options: TranslationOptions | None,
+    ) -> Answers:
         if not texts:
             return []
         loop = asyncio.get_running_loop()
@@ -100,7 +128,7 @@ class CoalescingClient:
             )
         forwarded = forwardable(headers)
         waiter = _Waiter(texts, forwarded, loop.create_future())
-        key = (source, target, forwarded.get("authorization"))
+        key = (source, target, forwarded.get("authorization"), options)
         state.waiting.setdefault(key, deque()).append(waiter)
         state.waiting_texts += len(texts)
         metrics.WAITING_TEXTS.inc(len(texts))
@@ -157,14 +185,11 @@ class CoalescingClient:
         return batch
 
     async def _call(self, state: _LoopState, key: CallKey, batch: list[_Waiter]) -> None:
-        source, target, _ = key
         try:
             metrics.CALLERS_PER_UPSTREAM_CALL.observe(len(batch))
             texts = [text for waiter in batch for text in waiter.texts]
             try:
-                translations = await self.client.translate(
-                    texts, source, target, _common_headers(batch)
-                )
+                translations = await self._send(key, texts, _common_headers(batch))
             except TransformerError as exc:
                 if len(batch) > 1 and not exc.transient:
                     log.info("merged call refused (%s): retrying its %d callers one by one",
@@ -191,14 +216,21 @@ class CoalescingClient:
             self._dispatch(state)
 
     async def _call_alone(self, key: CallKey, waiter: _Waiter) -> None:
-        source, target, _ = key
         try:
-            result = await self.client.translate(waiter.texts, source, target, waiter.headers)
+            result = await self._send(key, waiter.texts, waiter.headers)
         except Exception as exc:
             _fail([waiter], exc)
         else:
             if not waiter.future.done():
                 waiter.future.set_result(result)
+
+    def _send(
+        self, key: CallKey, texts: Sequence[str], headers: Mapping[str, str]
+    ) -> Awaitable[Answers]:
+        source, target, _, options = key
+        if options is None:
+            return self.client.translate(texts, source, target, headers)
+        return self.client.translate_results(texts, source, target, options, headers)
 
 
 def _common_headers(batch: list[_Waiter]) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""The language pairs the service translates, for LibreTranslate's `/languages` and `auto`.
+"""The language pairs the service translates, for LibreTranslate's `/languages`, language
+detection and `auto`.
 
 The pairs are configuration (`--languages en:es,es:en`), because the KServe protocols have no
 standard way for a predictor to list them; the predictor stays the authority on what it
@@ -53,6 +54,11 @@ class LanguageCatalog:
         if not pairs:
             raise ValueError("at least one language pair is required")
         return cls(tuple(pairs))
+
+    @property
+    def codes(self) -> list[str]:
+        """Every language of the pairs, sources and targets, sorted."""
+        return sorted({code for pair in self.pairs for code in pair})
 
     def languages(self) -> list[dict[str, object]]:
         """LibreTranslate's `/languages`: every source language with its targets."""

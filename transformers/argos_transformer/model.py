@@ -17,7 +17,7 @@ from cloudevents.http import CloudEvent
 from kserve import Model
 from kserve.protocol.infer_type import InferRequest
 
-from argos_protocol import PLAIN, TextTranslation, fields, v2_outputs
+from argos_protocol import TextTranslation, fields, v2_outputs
 from argos_protocol_kserve.tensors import translation_response
 from argos_transformer import metrics
 from argos_transformer.codecs.cloudevents import EventContext, decode_event, encode_reply
@@ -50,6 +50,8 @@ class Prepared:
 class Translated:
     prepared: Prepared
     translations: list[str]
+    # with alternatives and scores, when the job's options asked for them
+    results: list[TextTranslation] | None = None
 
 
 class TranslatorTransformer(Model):
@@ -115,8 +117,10 @@ class TranslatorTransformer(Model):
         headers: dict[str, str] | None = None,
         response_headers: dict[str, str] | None = None,
     ) -> Translated:
-        translations = await self.pipeline.translate_job(payload.job, headers)
-        return Translated(payload, translations)
+        if payload.job.options.plain:
+            return Translated(payload, await self.pipeline.translate_job(payload.job, headers))
+        results = await self.pipeline.translate_results(payload.job, headers)
+        return Translated(payload, [result.translation for result in results], results)
 
     async def postprocess(
         self,
@@ -126,9 +130,10 @@ class TranslatorTransformer(Model):
     ) -> Any:
         job, translations = result.prepared.job, result.translations
         if result.prepared.event is not None:
-            return encode_reply(job, translations, result.prepared.event, self.name)
+            return encode_reply(job, translations, result.prepared.event, self.name, result.results)
         if job.shape is ReplyShape.V2:
-            outputs = v2_outputs([TextTranslation(t) for t in translations], PLAIN)
+            results = result.results or [TextTranslation(t) for t in translations]
+            outputs = v2_outputs(results, job.options)
             return translation_response(result.prepared.request, self.name, outputs, job.id)
         if job.shape is ReplyShape.RECORD:
             return encode_record(job, translations[0])
@@ -136,7 +141,7 @@ class TranslatorTransformer(Model):
             if response_headers is not None:
                 response_headers["content-type"] = TEXT_PLAIN
             return translations[0]
-        return encode_v1(translations)
+        return encode_v1(translations, result.results, job.options)
 
     @protocol_errors()
     def _decode_bytes(self, body: bytes, headers: dict[str, str]) -> TranslationJob:

@@ -15,9 +15,10 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Protocol, TypeVar
 
+from argos_protocol import TextTranslation, TranslationOptions
 from argos_transformer import metrics
 from argos_transformer.errors import PredictorTimeout, TransformerError
 from argos_transformer.headers import forwardable
@@ -27,6 +28,7 @@ from argos_transformer.upstream_rest import RestTransport
 log = logging.getLogger(__name__)
 
 PROTOCOLS = ("v1", "v2", "grpc-v2")
+T = TypeVar("T")
 READY_TIMEOUT_S = 2.0
 
 
@@ -35,6 +37,11 @@ class Transport(Protocol):
         self, texts: Sequence[str], source: str | None, target: str | None,
         headers: Mapping[str, str],
     ) -> list[str]: ...
+
+    async def infer_results(
+        self, texts: Sequence[str], source: str | None, target: str | None,
+        options: TranslationOptions, headers: Mapping[str, str],
+    ) -> list[TextTranslation]: ...
 
     async def ready(self, timeout_s: float) -> bool: ...
 
@@ -85,12 +92,35 @@ class PredictorClient:
         """Translate `texts` in one predictor call; the answer has one string per text."""
         if not texts:
             return []
-        transport = self._transport()
+        return await self._timed(
+            self._transport().infer(texts, source, target, forwardable(headers)), len(texts)
+        )
+
+    async def translate_results(
+        self,
+        texts: Sequence[str],
+        source: str | None,
+        target: str | None,
+        options: TranslationOptions,
+        headers: Mapping[str, str] | None = None,
+    ) -> list[TextTranslation]:
+        """Like `translate`, with the alternatives and scores `options` ask for."""
+        if not texts:
+            return []
+        return await self._timed(
+            self._transport().infer_results(
+                texts, source, target, options, forwardable(headers)
+            ),
+            len(texts),
+        )
+
+    async def _timed(self, call: Awaitable[T], texts: int) -> T:
+        """Await one predictor call within the deadline, with its latency and outcome counted."""
         started = time.perf_counter()
         outcome = "ok"
         try:
             async with asyncio.timeout(self.timeout_s):
-                return await transport.infer(texts, source, target, forwardable(headers))
+                return await call
         except TimeoutError as exc:
             outcome = PredictorTimeout.error_class
             raise PredictorTimeout(
@@ -103,7 +133,7 @@ class PredictorClient:
             metrics.UPSTREAM_LATENCY.labels(self.protocol, outcome).observe(
                 time.perf_counter() - started
             )
-            metrics.UPSTREAM_TEXTS.labels(self.protocol).inc(len(texts))
+            metrics.UPSTREAM_TEXTS.labels(self.protocol).inc(texts)
 
     async def ready(self) -> bool:
         """Whether the predictor's model is ready (False when unreachable)."""

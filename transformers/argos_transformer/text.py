@@ -4,7 +4,8 @@ A text is normalised (Unicode NFC, line breaks unified, runs of spaces collapsed
 zero-width characters dropped, at most one blank line kept between paragraphs), then laid out as
 segments with the separator that followed each one: a line break, a paragraph break, or the
 space/nothing between two pieces of a line that was too long. Translating every segment and
-re-joining with the same separators restores the paragraph structure.
+re-joining with the same separators restores the paragraph structure; `join_results` does the
+same for alternatives and scores.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from argos_protocol import TextTranslation, TranslationOptions
 from argos_protocol.sentences import split_sentences
 
 _LINE_BREAKS = re.compile(r"\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -50,6 +52,32 @@ class Layout:
             translation.strip() + separator
             for translation, separator in zip(translations, self.separators, strict=True)
         )
+
+
+def join_results(
+    layout: Layout, parts: Sequence[TextTranslation], options: TranslationOptions
+) -> TextTranslation:
+    """One text's result from its segments' results.
+
+    Alternative k joins every segment's k-th alternative (as the predictor joins a text's
+    sentences). The confidence is the geometric mean of the segments' confidences weighted by
+    the length of their translations (a stand-in for their token counts, which the predictor
+    uses for a text's sentences): exp(sum(n_i * log c_i) / sum(n_i)). A text of one segment
+    keeps the predictor's own score.
+    """
+    alternatives = tuple(
+        layout.join([part.alternatives[k] for part in parts]) for k in range(options.alternatives)
+    )
+    log_probability = parts[0].log_probability if len(parts) == 1 else None
+    if options.return_scores and len(parts) > 1:
+        weights = [max(1, len(part.translation.strip())) for part in parts]
+        log_probability = sum(
+            weight * (part.log_probability or 0.0)
+            for weight, part in zip(weights, parts, strict=True)
+        ) / sum(weights)
+    return TextTranslation(
+        layout.join([part.translation for part in parts]), alternatives, log_probability
+    )
 
 
 def lay_out(text: str, max_segment_chars: int) -> Layout:

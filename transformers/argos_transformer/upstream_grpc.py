@@ -3,13 +3,17 @@ every failure turned into a typed error from `argos_transformer.errors`."""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import grpc
 from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
 from kserve.protocol.grpc.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceStub
 from kserve.protocol.infer_type import deserialize_bytes_tensor
 
+from argos_protocol import TextTranslation, TranslationOptions
+from argos_transformer import predictor_options
 from argos_transformer.errors import (
     PredictorFailed,
     PredictorOverloaded,
@@ -72,7 +76,32 @@ class GrpcTransport:
         target: str | None,
         headers: Mapping[str, str],
     ) -> list[str]:
-        request = pb.ModelInferRequest(
+        response = await self._infer(self._request(texts, source, target), headers)
+        return _translations(response, len(texts))
+
+    async def infer_results(
+        self,
+        texts: Sequence[str],
+        source: str | None,
+        target: str | None,
+        options: TranslationOptions,
+        headers: Mapping[str, str],
+    ) -> list[TextTranslation]:
+        """Like `infer`, asking for the alternatives and scores of `options`."""
+        request = self._request(texts, source, target)
+        for name, value in predictor_options.parameters(options).items():
+            parameter = request.parameters[name]
+            if isinstance(value, bool):
+                parameter.bool_param = value
+            else:
+                parameter.int64_param = value
+        response = await self._infer(request, headers)
+        return predictor_options.from_v2_outputs(_outputs(response), len(texts), options)
+
+    def _request(
+        self, texts: Sequence[str], source: str | None, target: str | None
+    ) -> pb.ModelInferRequest:
+        return pb.ModelInferRequest(
             model_name=self.model_name,
             inputs=[
                 pb.ModelInferRequest.InferInputTensor(
@@ -88,13 +117,16 @@ class GrpcTransport:
                 if value
             },
         )
+
+    async def _infer(
+        self, request: pb.ModelInferRequest, headers: Mapping[str, str]
+    ) -> pb.ModelInferResponse:
         try:
-            response = await self._stub.ModelInfer(
+            return await self._stub.ModelInfer(
                 request, timeout=self.timeout_s, metadata=tuple(headers.items())
             )
         except grpc.aio.AioRpcError as exc:
             raise self._rpc_error(exc) from exc
-        return _translations(response, len(texts))
 
     async def ready(self, timeout_s: float) -> bool:
         try:
@@ -133,21 +165,40 @@ def _translations(response: pb.ModelInferResponse, expected: int) -> list[str]:
     for index, output in enumerate(response.outputs):
         if output.name != "translation":
             continue
-        if index < len(response.raw_output_contents):
-            values = list(deserialize_bytes_tensor(response.raw_output_contents[index]))
-        else:
-            values = list(output.contents.bytes_contents)
+        values = _values(response, index)
         if len(values) != expected:
             raise PredictorFailed(
                 f"predictor answered {len(values)} translations for {expected} texts"
             )
-        try:
-            return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values]
-        except UnicodeDecodeError as exc:
-            raise PredictorFailed(
-                f"predictor answered a translation that is not UTF-8: {exc}"
-            ) from exc
+        return values
     raise PredictorFailed("predictor answered without a 'translation' output")
+
+
+def _outputs(response: pb.ModelInferResponse) -> dict[str, list[Any]]:
+    """Every output's flat values by name."""
+    return {output.name: _values(response, index) for index, output in enumerate(response.outputs)}
+
+
+def _values(response: pb.ModelInferResponse, index: int) -> list[Any]:
+    """One output's values, raw (`raw_output_contents`) or typed: BYTES as str, FP32 as float."""
+    output = response.outputs[index]
+    raw = response.raw_output_contents[index] if index < len(response.raw_output_contents) else None
+    if output.datatype == "FP32":
+        if raw is None:
+            return list(output.contents.fp32_contents)
+        if len(raw) % 4:
+            raise PredictorFailed(f"predictor answered {len(raw)} raw bytes in '{output.name}'")
+        return list(struct.unpack(f"<{len(raw) // 4}f", raw))
+    values = (
+        list(deserialize_bytes_tensor(raw)) if raw is not None
+        else list(output.contents.bytes_contents)
+    )
+    try:
+        return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values]
+    except UnicodeDecodeError as exc:
+        raise PredictorFailed(
+            f"predictor answered a '{output.name}' value that is not UTF-8: {exc}"
+        ) from exc
 
 
 def grpc_target(host: str, use_ssl: bool) -> str:

@@ -16,6 +16,9 @@ from typing import Any
 import aiohttp
 import orjson
 
+from argos_protocol import TextTranslation, TranslationOptions
+from argos_protocol.v2 import flatten
+from argos_transformer import predictor_options
 from argos_transformer.errors import (
     PredictorFailed,
     PredictorOverloaded,
@@ -67,11 +70,41 @@ class RestTransport:
         target: str | None,
         headers: Mapping[str, str],
     ) -> list[str]:
-        body = (
-            _v2_body(texts, source, target, headers.get("x-request-id"))
-            if self.v2
-            else _v1_body(texts, source, target)
+        document = await self._post(self._body(texts, source, target, headers), headers)
+        translations = _v2_translations(document) if self.v2 else _v1_translations(document)
+        return _checked(translations, len(texts))
+
+    async def infer_results(
+        self,
+        texts: Sequence[str],
+        source: str | None,
+        target: str | None,
+        options: TranslationOptions,
+        headers: Mapping[str, str],
+    ) -> list[TextTranslation]:
+        """Like `infer`, asking for the alternatives and scores of `options`."""
+        body = self._body(texts, source, target, headers)
+        body.setdefault("parameters", {}).update(predictor_options.parameters(options))
+        document = await self._post(body, headers)
+        if self.v2:
+            return predictor_options.from_v2_outputs(_v2_outputs(document), len(texts), options)
+        return predictor_options.from_v1_predictions(
+            _v1_translations(document), len(texts), options
         )
+
+    def _body(
+        self,
+        texts: Sequence[str],
+        source: str | None,
+        target: str | None,
+        headers: Mapping[str, str],
+    ) -> dict[str, Any]:
+        if self.v2:
+            return _v2_body(texts, source, target, headers.get("x-request-id"))
+        return _v1_body(texts, source, target)
+
+    async def _post(self, body: dict, headers: Mapping[str, str]) -> Any:
+        """The predictor's JSON answer to `body` (a typed error for anything but a 200)."""
         data, request_headers = orjson.dumps(body), {**headers, **_JSON}
         for attempt in (1, 2):
             try:
@@ -91,11 +124,9 @@ class RestTransport:
         if status != 200:
             raise _status_error(status, content, response_headers, self.retry_after_s)
         try:
-            document = orjson.loads(content)
+            return orjson.loads(content)
         except orjson.JSONDecodeError as exc:
             raise PredictorFailed(f"predictor answered invalid JSON: {exc}") from exc
-        translations = _v2_translations(document) if self.v2 else _v1_translations(document)
-        return _checked(translations, len(texts))
 
     async def ready(self, timeout_s: float) -> bool:
         try:
@@ -165,13 +196,28 @@ def _v1_translations(document: Any) -> Any:
 
 
 def _v2_translations(document: Any) -> Any:
-    outputs = document.get("outputs") if isinstance(document, dict) else None
-    if not isinstance(outputs, list):
-        raise PredictorFailed("predictor answered without 'outputs'")
-    for output in outputs:
+    for output in _v2_output_list(document):
         if isinstance(output, dict) and output.get("name") == "translation":
             return output.get("data")
     raise PredictorFailed("predictor answered without a 'translation' output")
+
+
+def _v2_outputs(document: Any) -> dict[str, list[Any]]:
+    """Every output's flat values by name."""
+    outputs = {}
+    for output in _v2_output_list(document):
+        data = output.get("data") if isinstance(output, dict) else None
+        if not isinstance(data, list):
+            raise PredictorFailed("predictor answered an output without a 'data' list")
+        outputs[str(output.get("name"))] = flatten(data)
+    return outputs
+
+
+def _v2_output_list(document: Any) -> list[Any]:
+    outputs = document.get("outputs") if isinstance(document, dict) else None
+    if not isinstance(outputs, list):
+        raise PredictorFailed("predictor answered without 'outputs'")
+    return outputs
 
 
 def _checked(translations: Any, expected: int) -> list[str]:

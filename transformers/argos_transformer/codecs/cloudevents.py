@@ -7,6 +7,7 @@ data, the record answer `{"id", "translation", "source", "target"}` or `{"predic
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from typing import Any
 
 from cloudevents.http import CloudEvent
 
+from argos_protocol import TextTranslation
 from argos_transformer.codecs.job import ReplyShape, TranslationJob
 from argos_transformer.codecs.records import decode_document, decode_record_value, encode_record
 from argos_transformer.codecs.v1 import encode_v1
@@ -48,17 +50,21 @@ def decode_event(event: CloudEvent, max_bytes: int) -> tuple[TranslationJob, Eve
     else:
         job = decode_document(data, record_id=event_id)
     if job.shape is ReplyShape.V1 and job.id is None:
-        job = TranslationJob(job.texts, job.source, job.target, event_id, job.shape, job.pairs)
+        job = dataclasses.replace(job, id=event_id)
     return job, EventContext(event_id, key)
 
 
 def encode_reply(
-    job: TranslationJob, translations: Sequence[str], context: EventContext, model_name: str
+    job: TranslationJob,
+    translations: Sequence[str],
+    context: EventContext,
+    model_name: str,
+    results: Sequence[TextTranslation] | None = None,
 ) -> CloudEvent:
     data: dict[str, Any] = (
         encode_record(job, translations[0])
         if job.shape is ReplyShape.RECORD
-        else encode_v1(translations)
+        else encode_v1(translations, results, job.options)
     )
     attributes = {
         "id": context.id or str(uuid.uuid4()),

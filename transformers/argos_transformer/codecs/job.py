@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from argos_protocol import TextItem
+from argos_protocol import PLAIN, TextItem, TranslationOptions
 
 Pair = tuple[str | None, str | None]
 
@@ -25,7 +25,8 @@ class TranslationJob:
     """Texts to translate from `source` to `target` (None: the predictor's default).
 
     `pairs`, when set, gives each text its own (source, target); `id` identifies a record (from
-    the input, or the CloudEvent / Kafka coordinates).
+    the input, or the CloudEvent / Kafka coordinates); `options` is what the request asked for
+    beyond the best translation (V1/V2 `parameters.alternatives`, `return_scores`).
     """
 
     texts: tuple[str, ...]
@@ -34,6 +35,7 @@ class TranslationJob:
     id: str | None = None
     shape: ReplyShape = ReplyShape.V1
     pairs: tuple[Pair, ...] | None = None
+    options: TranslationOptions = PLAIN
 
     def __post_init__(self) -> None:
         if self.pairs is not None and len(self.pairs) != len(self.texts):
@@ -52,6 +54,7 @@ class TranslationJob:
         shape: ReplyShape,
         job_id: str | None = None,
         default: Pair = (None, None),
+        options: TranslationOptions = PLAIN,
     ) -> TranslationJob:
         """A job of protocol items: one pair for all when they agree, else one per text
         (`default` is the job-level pair then, as the request gave it)."""
@@ -64,4 +67,5 @@ class TranslationJob:
             id=job_id,
             shape=shape,
             pairs=None if uniform else tuple(pairs),
+            options=options,
         )

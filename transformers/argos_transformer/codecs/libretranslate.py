@@ -1,8 +1,11 @@
-"""LibreTranslate's `/translate`: `q` (string or list), `source`, `target`, `format`
--> `{"translatedText": string or list}`; errors are `{"error": message}`.
+"""LibreTranslate's request and answer shapes (as LibreTranslate 1.9 has them).
 
-`source: "auto"` resolves only when the configured pairs leave one possible source language for
-the target; there is no language detection.
+`POST /translate`: `q` (a string, or a list: then every answer field is a list, one entry per
+text), `source` (a language code or `"auto"`), `target`, `format` (`text` or `html`),
+`alternatives` (0-10), `api_key` (accepted, ignored) -> `{"translatedText", "alternatives"?
+(when asked for), "detectedLanguage"? (when the source was `auto`: {"confidence": 0-100,
+"language"})}`. `POST /detect`: `q` -> `[{"confidence", "language"}, ...]`, best first.
+Errors are `{"error": message}`.
 """
 
 from __future__ import annotations
@@ -11,57 +14,110 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from argos_protocol import fields
+from argos_protocol import TextTranslation, TranslationOptions, fields
+from argos_protocol.options import MAX_ALTERNATIVES
 from argos_transformer.codecs.job import ReplyShape, TranslationJob
 from argos_transformer.errors import InvalidInput, protocol_errors
-from argos_transformer.languages import LanguageCatalog
 
-SUPPORTED_FORMATS = ("text",)
+FORMATS = ("text", "html")
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
 class LibreRequest:
-    job: TranslationJob
-    many: bool  # q was a list: answer with a list
+    texts: tuple[str, ...]
+    source: str | None  # None: "auto", to be detected
+    target: str
+    many: bool  # q was a list: answer with lists
+    html: bool
+    alternatives: int
+
+    def job(self, source: str | None) -> TranslationJob:
+        """The texts as a job from `source` (the given or the detected one)."""
+        return TranslationJob(
+            self.texts, source, self.target, shape=ReplyShape.V1,
+            options=TranslationOptions(alternatives=self.alternatives),
+        )
 
 
 @protocol_errors()
-def decode_libre(params: Mapping[str, Any], catalog: LanguageCatalog) -> LibreRequest:
-    q = params.get("q")
-    if q is None or q == "" or q == []:
-        raise InvalidInput("Invalid request: missing q parameter")
+def decode_libre(params: Mapping[str, Any]) -> LibreRequest:
+    texts, many = decode_q(params)
     for name in ("source", "target"):
         if not params.get(name):
             raise InvalidInput(f"Invalid request: missing {name} parameter")
     text_format = params.get("format") or "text"
-    if text_format not in SUPPORTED_FORMATS:
+    if text_format not in FORMATS:
         raise InvalidInput(
-            f"format {str(text_format)[:32]!r} is not supported; use one of: "
-            + ", ".join(SUPPORTED_FORMATS)
+            f"Invalid request: format {str(text_format)[:32]!r} is not supported; use one of: "
+            + ", ".join(FORMATS)
         )
     target = fields.language_code(params["target"], "target")
-    source = _source(params["source"], target, catalog)
+    assert target is not None  # checked present above
+    source = None if params["source"] == AUTO else fields.language_code(params["source"], "source")
+    return LibreRequest(
+        texts, source, target, many, text_format == "html", _alternatives(params)
+    )
+
+
+@protocol_errors()
+def decode_q(params: Mapping[str, Any]) -> tuple[tuple[str, ...], bool]:
+    """The texts of `q`, and whether it was a list."""
+    q = params.get("q")
+    if q is None or q == "" or q == []:
+        raise InvalidInput("Invalid request: missing q parameter")
     many = isinstance(q, list)
     values: Sequence[Any] = q if many else [q]
     texts = tuple(
         fields.nonblank_text(value, f"q[{index}]" if many else "q")
         for index, value in enumerate(values)
     )
-    return LibreRequest(TranslationJob(texts, source, target, shape=ReplyShape.V1), many)
+    return texts, many
 
 
-def encode_libre(translations: Sequence[str], many: bool) -> dict[str, Any]:
-    return {"translatedText": list(translations) if many else translations[0]}
+def _alternatives(params: Mapping[str, Any]) -> int:
+    """`alternatives`: a whole number (a form gives it as a string), 0 when absent."""
+    value = params.get("alternatives")
+    if value is None or value == "":
+        return 0
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(
+            f"Invalid request: alternatives parameter is not a whole number: {value!r:.32}"
+        )
+    if not 0 <= value <= MAX_ALTERNATIVES:
+        raise InvalidInput(
+            f"Invalid request: alternatives parameter must be between 0 and "
+            f"{MAX_ALTERNATIVES}, got {value}"
+        )
+    return value
 
 
-def _source(value: Any, target: str | None, catalog: LanguageCatalog) -> str | None:
-    if value != "auto":
-        return fields.language_code(value, "source")
-    candidates = catalog.sources_for(target or "")
-    if len(candidates) == 1:
-        return candidates[0]
-    known = ", ".join(candidates) or "none configured"
-    raise InvalidInput(
-        f"source 'auto' needs language detection, which this service does not do; "
-        f"set source to one of the languages that translate into {target!r}: {known}"
-    )
+def encode_libre(
+    request: LibreRequest,
+    results: Sequence[TextTranslation],
+    detected: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The answer: `alternatives` when asked for (other translations, each once, never the
+    translation itself: as LibreTranslate filters them), `detectedLanguage` when detected."""
+    translated = [result.translation for result in results]
+    answer: dict[str, Any] = {"translatedText": translated if request.many else translated[0]}
+    if request.alternatives:
+        alternatives = [_distinct(result) for result in results]
+        answer["alternatives"] = alternatives if request.many else alternatives[0]
+    if detected is not None:
+        answer["detectedLanguage"] = [detected] * len(results) if request.many else detected
+    return answer
+
+
+def _distinct(result: TextTranslation) -> list[str]:
+    seen = {result.translation, ""}
+    distinct = []
+    for text in result.alternatives:
+        if text not in seen:
+            seen.add(text)
+            distinct.append(text)
+    return distinct

@@ -6,6 +6,7 @@ A record is JSON `{"text", "source"?, "target"?, "id"?}`, a plain UTF-8 string, 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -103,4 +104,4 @@ def encode_record(job: TranslationJob, translation: str) -> dict[str, Any]:
 def _with_id(job: TranslationJob, record_id: str | None) -> TranslationJob:
     if record_id is None:
         return job
-    return TranslationJob(job.texts, job.source, job.target, record_id, job.shape, job.pairs)
+    return dataclasses.replace(job, id=record_id)

@@ -21,4 +21,4 @@ def decode_v2(request: InferRequest) -> TranslationJob:
     )
     if not parsed.items:
         raise InvalidInput(f"input '{TEXT_INPUT}' is empty: give at least one text")
-    return TranslationJob.of_items(parsed.items, ReplyShape.V2, parsed.id)
+    return TranslationJob.of_items(parsed.items, ReplyShape.V2, parsed.id, options=parsed.options)
