@@ -4,6 +4,7 @@ commands. Each test session starts its own instance (state in a temp folder) and
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -56,6 +57,7 @@ class KubectlFailed(AssertionError):
 class ControlPlane:
     state_dir: Path
     applied: list[str] = field(default_factory=list)
+    rendered: dict[str, list[Resource]] = field(default_factory=dict)
 
     @property
     def kubeconfig(self) -> Path:
@@ -118,8 +120,27 @@ class ControlPlane:
         return result.stderr
 
     def make(self, *args: str) -> subprocess.CompletedProcess:
-        """A make target of the project, against this control plane (KUBECONFIG)."""
-        return self.run(["make", "--no-print-directory", *args])
+        """A make target of the project, the way a user runs it with the control plane up: no
+        KUBECONFIG, so mk/deploy.mk asks scripts/controlplane.sh for this instance's kubeconfig
+        (CONTROLPLANE_DIR). The outer make's flags and variables (MAKEFLAGS) stay out."""
+        outer = {"KUBECONFIG", "MAKEFLAGS", "MAKELEVEL", "MFLAGS"}
+        env = {name: value for name, value in os.environ.items() if name not in outer}
+        return subprocess.run(
+            ["make", "--no-print-directory", *args],
+            env={**env, "CONTROLPLANE_DIR": str(self.state_dir)},
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+
+    def deploy(self, overlay: str) -> str:
+        """`make deploy OVERLAY=...`: kubectl apply -k of the overlay."""
+        self.applied.append(overlay)
+        result = self.make("deploy", f"OVERLAY={overlay}")
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
 
     def get(self, kind: str, name: str, namespace: str | None = NAMESPACE) -> Resource | None:
         where = ["-n", namespace] if namespace else []
@@ -160,9 +181,11 @@ class ControlPlane:
     # ------------------------------------------------------------ overlays
 
     def render(self, overlay: str) -> list[Resource]:
-        """The overlay as `kubectl apply -k` sends it (kubectl's own kustomize)."""
-        output = self.kubectl("kustomize", str(OVERLAYS_DIR / overlay))
-        return [doc for doc in yaml.safe_load_all(output) if doc]
+        """The overlay as `kubectl apply -k` sends it (kubectl's own kustomize); a fresh copy."""
+        if overlay not in self.rendered:
+            output = self.kubectl("kustomize", str(OVERLAYS_DIR / overlay))
+            self.rendered[overlay] = [doc for doc in yaml.safe_load_all(output) if doc]
+        return copy.deepcopy(self.rendered[overlay])
 
     def apply(self, overlay: str, *flags: str) -> str:
         """`kubectl apply --server-side -k manifests/overlays/OVERLAY`, as `make deploy` does."""

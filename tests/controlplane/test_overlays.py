@@ -12,6 +12,8 @@ Knative, kubelet or gateway here, the tests write it through the status subresou
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.controlplane.cluster import NAMESPACE, ControlPlane, KubectlFailed
@@ -94,3 +96,30 @@ def test_overlay_is_accepted_and_reconciled(cluster: ControlPlane, overlay: str)
     )
     check_reconciled(cluster, resources)
     assert not warnings(cluster), "\n".join(warnings(cluster))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("modelFormat", {"name": "sklearn"}, "does not support specified framework/version"),
+        ("protocolVersion", "v1", "does not support specified protocol version"),
+    ],
+)
+def test_controller_reports_a_model_its_runtime_cannot_serve(
+    cluster: ControlPlane, field: str, value: object, message: str
+) -> None:
+    """What the offline rules used to check (the model's format and protocol against the
+    runtime): KServe's controller refuses to build the predictor and says why in an event."""
+    cluster.apply("mlserver")
+    isvc = next(item for item in cluster.render("mlserver") if item["kind"] == "InferenceService")
+    isvc["metadata"]["name"] = "mismatched"
+    isvc["spec"]["predictor"]["model"][field] = value
+    cluster.kubectl("apply", "--server-side", "-f", "-", stdin=json.dumps(isvc))
+    cluster.wait_for(
+        f"KServe reports: specified runtime argos-mlserver {message}",
+        lambda: any(
+            item.startswith("InferenceService/mismatched:") and message in item
+            for item in warnings(cluster)
+        ),
+    )
+    assert cluster.get("ksvc", "mismatched-predictor") is None
