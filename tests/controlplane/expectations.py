@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from tests.controlplane.cluster import NAMESPACE, ControlPlane
 from tests.controlplane.workloads import arg, container, is_knative, pod_template, router_graph
-from tests.manifests.rendering import Resource, key
+from tests.manifests.rendering import Resource, annotations, key
 from tests.manifests.webhook_rules import served_model_name
 
 KNATIVE_AUTOSCALING = {  # component field -> Knative Service annotation
@@ -32,11 +32,15 @@ def check_inference_service(plane: ControlPlane, isvc: Resource) -> None:
     components = [("predictor", spec["predictor"])]
     if "transformer" in spec:
         components.append(("transformer", spec["transformer"]))
+    autoscaler = annotations(isvc).get("serving.kserve.io/autoscalerClass", "hpa")
     for role, component in components:
+        workload = f"{name}-{role}"
         if is_knative(isvc):
-            check_knative_autoscaling(fetched(plane, "ksvc", f"{name}-{role}"), component)
-        else:
-            check_hpa(fetched(plane, "hpa", f"{name}-{role}"), component)
+            check_knative_autoscaling(fetched(plane, "ksvc", workload), component)
+        elif autoscaler == "hpa":
+            check_hpa(fetched(plane, "hpa", workload), component)
+        elif autoscaler == "keda":
+            check_scaled_object(fetched(plane, "scaledobject.keda.sh", workload), component)
     if "transformer" in spec:
         kind = "ksvc" if is_knative(isvc) else "deployment"
         check_transformer(fetched(plane, kind, f"{name}-transformer"), isvc)
@@ -68,7 +72,17 @@ def check_hpa(hpa: Resource, component: dict[str, Any]) -> None:
     assert spec["maxReplicas"] == component["maxReplicas"], where
     (metric,) = spec["metrics"]
     assert metric["resource"]["name"] == component.get("scaleMetric", "cpu"), where
-    assert metric["resource"]["target"]["averageUtilization"] == component["scaleTarget"], where
+    target = metric["resource"]["target"]
+    if "scaleTarget" in component and "averageUtilization" in target:
+        assert target["averageUtilization"] == component["scaleTarget"], where
+
+
+def check_scaled_object(scaled: Resource, component: dict[str, Any]) -> None:
+    """autoscalerClass keda: KServe's ScaledObject carries the replica bounds."""
+    spec, where = scaled["spec"], f"ScaledObject {scaled['metadata']['name']}"
+    minimum = component.get("minReplicas", 1)
+    assert spec["minReplicaCount"] == minimum, where
+    assert spec["maxReplicaCount"] == max(component.get("maxReplicas", 0), minimum), where
 
 
 def check_transformer(workload: Resource, isvc: Resource) -> None:
