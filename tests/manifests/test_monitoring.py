@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.manifests.rendering import MANIFESTS, REPO_ROOT, Component, components, of_kind
-from tests.manifests.webhook_rules import arg_value, env_value, runtime_of
+from tests.manifests.rendering import (
+    MANIFESTS,
+    REPO_ROOT,
+    Component,
+    components,
+    of_kind,
+    runtime_of,
+)
+from tests.manifests.webhook_rules import arg_value, env_value
 from tests.support.processes import VENVS
 
 DASHBOARD = MANIFESTS / "monitoring" / "dashboards" / "kserve-argos.json"
