@@ -1,5 +1,6 @@
-"""One local control plane per test session (scripts/controlplane.sh up, state in a temp folder,
-stopped at the end), and a clean `kserve-argos` namespace for each test.
+"""One local control plane for the tests of this package (scripts/controlplane.sh up, state in a
+temp folder, stopped when they are done, before the rest of the suite runs), and a clean
+`kserve-argos` namespace for each test.
 
 The binaries come from `make controlplane-build` (in TEST_DEPS, so `make test` builds them once).
 Without them, or without kubectl/openssl/go, the tests are skipped locally and fail under CI=true.
@@ -16,7 +17,7 @@ from tests.controlplane.cluster import ControlPlane, ControlPlaneError, missing_
 from tests.support.availability import unavailable
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def controlplane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     reason = missing_reason()
     if reason:
