@@ -46,13 +46,18 @@ def apply_dry_run(cluster: ControlPlane, overlay: str) -> str:
         raise
 
 
+# An update from a stale cache loses the optimistic-concurrency race and is retried: under load
+# KServe reports some of those as warnings, which say nothing about the manifests.
+RETRIED_CONFLICT = "the object has been modified; please apply your changes to the latest version"
+
+
 def warnings(cluster: ControlPlane) -> list[str]:
     """KServe's warning events in the namespace (reconcile errors)."""
     return [
         f"{event['involvedObject']['kind']}/{event['involvedObject']['name']}: "
         f"{event['reason']}: {event['message']}"
         for event in cluster.items("events")
-        if event["type"] == "Warning"
+        if event["type"] == "Warning" and RETRIED_CONFLICT not in event["message"]
     ]
 
 
