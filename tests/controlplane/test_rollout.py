@@ -122,9 +122,13 @@ def test_standard_canary_rollout(cluster: ControlPlane) -> None:
     canary = cluster.get("deployment", "translator-int8-predictor")
     assert canary is not None
     assert "int8" in container(canary)["args"]
-    assert [(s["name"], s["ready"], s["trafficPercent"]) for s in canary_statuses(cluster)] == [
-        ("int8", True, 10)
-    ]
+    cluster.wait_for(
+        "KServe reports the canary ready with 10%",
+        lambda: (
+            [(s["name"], s["ready"], s["trafficPercent"]) for s in canary_statuses(cluster)]
+            == [("int8", True, 10)]
+        ),
+    )
     for command, percent in ((("canary", "PERCENT=30"), 30), (("promote",), 100)):
         make(cluster, *command, "MODE=standard")
         cluster.wait_for(
@@ -133,15 +137,20 @@ def test_standard_canary_rollout(cluster: ControlPlane) -> None:
         )
 
     make(cluster, "rollback", "MODE=standard")  # removes spec.canary
-    cluster.wait_for(
-        "KServe deletes the canary Deployment and Service",
-        lambda: (
+
+    def rolled_back() -> bool:
+        isvc = cluster.get("inferenceservice", "translator") or {}
+        return (
             cluster.get("deployment", "translator-int8-predictor") is None
             and cluster.get("service", "translator-int8-predictor") is None
-        ),
+            and condition(isvc, "CanaryPredictorReady") is None
+            and not canary_statuses(cluster)
+        )
+
+    cluster.wait_for(
+        "KServe deletes the canary Deployment and Service and clears the canary status",
+        rolled_back,
     )
-    isvc = cluster.get("inferenceservice", "translator")
-    assert isvc is not None and condition(isvc, "CanaryPredictorReady") is None
 
 
 def backends(cluster: ControlPlane, route: str) -> dict[str, int]:
