@@ -17,7 +17,12 @@ NAMESPACE          ?= kserve-argos
 ISVC               ?= translator
 # knative: canaryTrafficPercent on the predictor; standard: spec.canary[0] (overlay standard-canary)
 MODE               ?= knative
-KUBECTL            ?= kubectl
+# Without KUBECONFIG, the targets below talk to the local control plane when it is up
+# (`make controlplane-up`), looked up once and only by the targets that use it.
+ifeq ($(origin KUBECTL),undefined)
+KUBECTL = $(eval KUBECTL := $(strip kubectl $(if $(KUBECONFIG),,$(addprefix --kubeconfig ,$(shell \
+            scripts/controlplane.sh kubeconfig 2>/dev/null)))))$(KUBECTL)
+endif
 RENDER_DIR         := build/manifests
 DEPLOY_DIR         := build/deploy
 

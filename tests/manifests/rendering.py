@@ -103,3 +103,15 @@ def manifest_files() -> list[Path]:
 
 def load_file(path: Path) -> list[Resource]:
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def runtime_of(isvc: Resource, resources: list[Resource]) -> Resource | None:
+    """The (Cluster)ServingRuntime among `resources` that the InferenceService's model names."""
+    model = isvc["spec"]["predictor"].get("model")
+    if not model or "runtime" not in model:
+        return None
+    runtimes = of_kind(resources, "ServingRuntime") + of_kind(resources, "ClusterServingRuntime")
+    named = [runtime for runtime in runtimes if runtime["metadata"]["name"] == model["runtime"]]
+    # KServe looks in the namespace first, then cluster-wide.
+    named.sort(key=lambda runtime: runtime["kind"] != "ServingRuntime")
+    return named[0] if named else None

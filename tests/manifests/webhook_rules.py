@@ -1,11 +1,15 @@
-"""The admission rules the CRD schemas do not encode, checked on a set of rendered resources.
+"""Rules for the manifests that neither the CRD schemas nor KServe's admission webhooks enforce,
+checked offline on a set of rendered resources.
 
-Sources: KServe's validating webhooks (InferenceService: component extension, autoscaler and
-custom container rules, the args KServe appends to custom transformers and explainers;
-InferenceGraph: root node, unique step names, one target per step, Splitter weights;
-spec.canary rules of KServe >= 0.20), Knative Serving's rules for the pods
-it runs (one serving port named http1/h2c, autoscaling annotations), and the wiring between
-resources that only fails at run time (references, protocols, model names, credentials).
+KServe's own webhook rules (replica bounds, autoscaler classes and metrics, spec.canary, graph
+root, step names and targets, Splitter weights, ...) and what its controller resolves (serving
+runtimes, graph step URLs) are checked for real, against the real API server and KServe
+controller, in tests/controlplane. What stays here: Knative Serving's rules for the pods it runs
+(one serving port named http1/h2c, autoscaling annotations, volumes, probes), whose webhook does
+not run on the local control plane; the project's own conventions (explicit deployment mode,
+transformer and explainer flags, custom runtimes, namespace); and wiring that only fails at run
+time (graph node references, Switch conditions, Sequence data, Knative Eventing and Kafka
+settings).
 Each check returns human-readable violations; an empty list means the resources pass.
 """
 
@@ -17,16 +21,18 @@ from typing import Any
 
 from tests.manifests.rendering import Component, Resource, annotations, components, key, of_kind
 
-NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 DEPLOYMENT_MODES = {"Knative", "Standard"}
-KNATIVE_METRICS = {"concurrency", "rps"}
-HPA_METRICS = {"cpu", "memory"}
-AUTOSCALER_CLASSES = {"hpa", "keda", "external", "none"}
 PREDICTOR_PROTOCOLS = {"v1", "v2", "grpc-v2"}
 GO_DURATION = re.compile(r"^(\d+(\.\d+)?(h|m|s|ms))+$")
 ISO_DURATION = re.compile(r"^P(?!$)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
-CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "ClusterServingRuntime"}
-AUTOSCALING_FIELDS = ("scaleMetric", "scaleTarget", "autoScaling", "scaleMetricType")
+CLUSTER_SCOPED = {
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ClusterServingRuntime",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+}
 KSERVE_HTTP_PORT = 8080
 
 
@@ -57,26 +63,12 @@ def deployment_mode(isvc: Resource) -> str | None:
 
 def inference_service_violations(isvc: Resource) -> list[str]:
     found: list[str] = []
-    name = isvc["metadata"].get("name", "")
     mode = deployment_mode(isvc)
-    if not NAME.match(name):
-        found.append(f"{key(isvc)}: name does not match {NAME.pattern}")
     if mode not in DEPLOYMENT_MODES:
         found.append(
             f"{key(isvc)}: serving.kserve.io/deploymentMode must be explicit, one of "
             f"{sorted(DEPLOYMENT_MODES)} (got {mode!r})"
         )
-    spec = isvc.get("spec", {})
-    if mode == "Knative" and spec.get("canary"):
-        found.append(f"{key(isvc)}: spec.canary is only supported in Standard mode")
-    if mode == "Standard":
-        found += _standard_canaries(isvc)
-        autoscaler = annotations(isvc).get("serving.kserve.io/autoscalerClass", "hpa")
-        if autoscaler not in AUTOSCALER_CLASSES:
-            found.append(
-                f"{key(isvc)}: autoscalerClass {autoscaler!r} is not one of "
-                f"{sorted(AUTOSCALER_CLASSES)}"
-            )
     for component in components(isvc):
         found += [
             f"{component.name}: {problem}"
@@ -88,55 +80,22 @@ def inference_service_violations(isvc: Resource) -> list[str]:
 def _component_violations(component: Component, mode: str | None, isvc: Resource) -> list[str]:
     spec, found = component.spec, []
     canary = component.role.startswith("canary:")
-    has_containers = bool(spec.get("containers"))
-    has_model = "model" in spec
-    if has_containers == has_model:
-        found.append("exactly one implementation (containers or model) must be given")
-    percent = spec.get("canaryTrafficPercent")
-    if percent is not None:
-        if not 0 <= percent <= 100:
-            found.append(f"canaryTrafficPercent {percent} is outside 0-100")
-        if mode == "Standard":
-            found.append("canaryTrafficPercent is ignored in Standard mode (use spec.canary)")
-    minimum, maximum = spec.get("minReplicas", 1), spec.get("maxReplicas", 0)
-    if minimum < 0 or maximum < 0:
-        found.append("minReplicas/maxReplicas cannot be negative")
-    if maximum and minimum > maximum:
-        found.append(f"minReplicas {minimum} > maxReplicas {maximum}")
-    if spec.get("containerConcurrency", 0) < 0:
-        found.append("containerConcurrency cannot be negative")
-    metric = spec.get("scaleMetric")
     if mode == "Knative":
-        if metric is not None and metric not in KNATIVE_METRICS:
-            found.append(
-                f"scaleMetric {metric!r} is not a Knative metric {sorted(KNATIVE_METRICS)}"
-            )
-        if metric == "rps" and spec.get("scaleTarget", 1) < 1:
-            found.append("the target for rps must be >= 1")
-        if "deploymentStrategy" in spec:
-            found.append("deploymentStrategy is only supported in Standard mode")
         found += _knative_annotations(spec.get("annotations") or {})
         found += _knative_ports(component)
         found += _knative_pod(component)
     if mode == "Standard":
-        if canary:
-            found += [
-                f"{name} is not allowed on a canary predictor"
-                for name in AUTOSCALING_FIELDS
-                if name in spec
-            ]
-        elif annotations(isvc).get("serving.kserve.io/autoscalerClass", "hpa") == "hpa":
-            if metric is not None and metric not in HPA_METRICS:
-                found.append(f"scaleMetric {metric!r} is not an HPA metric {sorted(HPA_METRICS)}")
-            if (metric or "cpu") == "cpu" and not 1 <= spec.get("scaleTarget", 80) <= 100:
-                found.append("the cpu target utilization must be 1-100")
-            if minimum < 1:
-                found.append("HPA cannot scale to zero: minReplicas must be >= 1")
+        # KServe accepts these, and they do nothing in Standard mode.
+        if "canaryTrafficPercent" in spec:
+            found.append("canaryTrafficPercent is ignored in Standard mode (use spec.canary)")
         if any(
             name.startswith("autoscaling.knative.dev/") for name in spec.get("annotations") or {}
         ):
             found.append("Knative autoscaling annotations do nothing in Standard mode")
-    if has_containers:
+        autoscaler = annotations(isvc).get("serving.kserve.io/autoscalerClass", "hpa")
+        if not canary and autoscaler == "hpa" and spec.get("minReplicas", 1) < 1:
+            found.append("HPA cannot scale to zero: minReplicas must be >= 1")
+    if spec.get("containers"):
         found += _custom_container_violations(component)
     return found
 
@@ -303,27 +262,6 @@ def _decoding_args(container: dict[str, Any]) -> dict[str, str | None]:
     return {flag: arg_value(args, flag) for flag in sorted(flags)}
 
 
-def _standard_canaries(isvc: Resource) -> list[str]:
-    found, names, total = [], set(), 0
-    for index, canary in enumerate(isvc["spec"].get("canary") or []):
-        predictor = canary.get("predictor", {})
-        name = predictor.get("name")
-        if not name or not NAME.match(name):
-            found.append(
-                f"{key(isvc)}: canary {index} needs a predictor name matching {NAME.pattern}"
-            )
-        elif name in names:
-            found.append(f"{key(isvc)}: canary name {name!r} is used twice")
-        names.add(name)
-        percent = canary.get("trafficPercent", 0)
-        if not 0 <= percent <= 100:
-            found.append(f"{key(isvc)}: canary {name} trafficPercent {percent} is outside 0-100")
-        total += percent
-    if total > 100:
-        found.append(f"{key(isvc)}: canary trafficPercent values sum to {total} > 100")
-    return found
-
-
 def transformer_protocol_matches_predictor_port(isvc: Resource) -> list[str]:
     """A gRPC transformer needs the predictor's one Knative port to be h2c, and vice versa."""
     spec = isvc.get("spec", {})
@@ -367,38 +305,6 @@ def runtime_violations(runtime: Resource) -> list[str]:
     return found
 
 
-def runtime_of(isvc: Resource, resources: list[Resource]) -> Resource | None:
-    model = isvc["spec"]["predictor"].get("model")
-    if not model or "runtime" not in model:
-        return None
-    runtimes = of_kind(resources, "ServingRuntime") + of_kind(resources, "ClusterServingRuntime")
-    named = [runtime for runtime in runtimes if runtime["metadata"]["name"] == model["runtime"]]
-    # KServe looks in the namespace first, then cluster-wide.
-    named.sort(key=lambda runtime: runtime["kind"] != "ServingRuntime")
-    return named[0] if named else None
-
-
-def model_runtime_violations(isvc: Resource, resources: list[Resource]) -> list[str]:
-    model = isvc["spec"]["predictor"].get("model")
-    if not model:
-        return []
-    runtime = runtime_of(isvc, resources)
-    if runtime is None:
-        return [f"{key(isvc)}: runtime {model.get('runtime')!r} is not among the applied resources"]
-    found = []
-    formats = {item["name"] for item in runtime["spec"].get("supportedModelFormats") or []}
-    if model.get("modelFormat", {}).get("name") not in formats:
-        found.append(
-            f"{key(isvc)}: modelFormat is not supported by {key(runtime)} ({sorted(formats)})"
-        )
-    protocol = model.get("protocolVersion")
-    if protocol and protocol not in (runtime["spec"].get("protocolVersions") or []):
-        found.append(
-            f"{key(isvc)}: protocolVersion {protocol} not in {key(runtime)}'s protocolVersions"
-        )
-    return found
-
-
 # ---------------------------------------------------------------- InferenceGraph
 
 
@@ -423,62 +329,20 @@ def served_model_name(isvc: Resource) -> str:
     return isvc["metadata"]["name"]
 
 
-def graph_protocol(isvc: Resource, resources: list[Resource]) -> str:
-    """The protocol the graph router calls an InferenceService with (GetPredictorEndpoint)."""
-    spec = isvc["spec"]
-    if "transformer" in spec:
-        return env_value(spec["transformer"]["containers"][0], "PROTOCOL") or "v1"
-    predictor = spec["predictor"]
-    if predictor.get("containers"):
-        return env_value(predictor["containers"][0], "PROTOCOL") or "v1"
-    model = predictor["model"]
-    protocol = model.get("protocolVersion")
-    runtime = runtime_of(isvc, resources)
-    if runtime is not None and not protocol:
-        protocol = next(p for p in runtime["spec"]["protocolVersions"] if p in ("v1", "v2"))
-    return protocol or "v1"
-
-
-def graph_violations(graph: Resource, resources: list[Resource]) -> list[str]:
-    found, name = [], graph["metadata"].get("name", "")
-    services = {isvc["metadata"]["name"]: isvc for isvc in of_kind(resources, "InferenceService")}
-    if not NAME.match(name):
-        found.append(f"{key(graph)}: name does not match {NAME.pattern}")
+def graph_violations(graph: Resource) -> list[str]:
+    found = []
     if deployment_mode(graph) not in DEPLOYMENT_MODES:
         found.append(f"{key(graph)}: serving.kserve.io/deploymentMode must be explicit")
     nodes = graph.get("spec", {}).get("nodes") or {}
-    if "root" not in nodes:
-        found.append(f"{key(graph)}: no node named root")
     for node_name, node in nodes.items():
         where = f"{key(graph)} node {node_name}"
         steps = node.get("steps") or []
         if not steps:
             found.append(f"{where}: no steps")
-        step_names = [step["name"] for step in steps if step.get("name")]
-        if len(step_names) != len(set(step_names)):
-            found.append(f"{where}: duplicate step names {step_names}")
         for index, step in enumerate(steps):
-            targets = [
-                field for field in ("nodeName", "serviceName", "serviceUrl") if step.get(field)
-            ]
-            if len(targets) != 1:
-                found.append(
-                    f"{where} step {index}: exactly one of nodeName/serviceName/serviceUrl, "
-                    f"got {targets}"
-                )
-            if step.get("serviceName") and step["serviceName"] not in services:
-                found.append(
-                    f"{where} step {index}: InferenceService {step['serviceName']!r} is not applied"
-                )
             if step.get("nodeName") and step["nodeName"] not in nodes:
                 found.append(f"{where} step {index}: node {step['nodeName']!r} does not exist")
         router = node.get("routerType")
-        if router == "Splitter":
-            weights = [step.get("weight") for step in steps]
-            if None in weights:
-                found.append(f"{where}: every Splitter step needs a weight")
-            elif sum(weights) != 100:
-                found.append(f"{where}: Splitter weights sum to {sum(weights)}, not 100")
         if router == "Switch" and any(not step.get("condition") for step in steps):
             found.append(f"{where}: every Switch step needs a condition")
         if router == "Sequence":
@@ -491,16 +355,6 @@ def graph_violations(graph: Resource, resources: list[Resource]) -> list[str]:
                     found.append(
                         f"{where} step {index}: mapped predictions are not used by the next step"
                     )
-        if router in ("Splitter", "Ensemble"):
-            protocols = {
-                graph_protocol(services[step["serviceName"]], resources)
-                for step in steps
-                if step.get("serviceName") in services
-            }
-            if len(protocols) > 1:
-                found.append(
-                    f"{where}: the same request goes to services speaking {sorted(protocols)}"
-                )
     return found
 
 
@@ -690,13 +544,12 @@ def all_violations(resources: list[Resource], known_kafka_settings: set[str]) ->
         found += inference_service_violations(isvc)
         found += transformer_protocol_matches_predictor_port(isvc)
         found += explainer_matches_predictor(isvc)
-        found += model_runtime_violations(isvc, resources)
         found += kafka_direct_violations(isvc, resources, known_kafka_settings)
     for kind in ("ServingRuntime", "ClusterServingRuntime"):
         for runtime in of_kind(resources, kind):
             found += runtime_violations(runtime)
     for graph in of_kind(resources, "InferenceGraph"):
-        found += graph_violations(graph, resources)
+        found += graph_violations(graph)
     for source in of_kind(resources, "KafkaSource"):
         found += kafka_source_violations(source, resources)
     for sink in of_kind(resources, "KafkaSink"):

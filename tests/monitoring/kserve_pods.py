@@ -9,8 +9,8 @@ server container.
 
 from __future__ import annotations
 
-from tests.manifests.rendering import Component, Resource
-from tests.manifests.webhook_rules import arg_value, deployment_mode, env_value, runtime_of
+from tests.manifests.rendering import Component, Resource, runtime_of
+from tests.manifests.webhook_rules import arg_value, deployment_mode, env_value
 from tests.monitoring.pod_monitor import Container, ContainerPort, Pod
 
 # KServe's ModelServer serves HTTP (and /metrics) on --http_port, 8080 unless set; MLServer
