@@ -135,7 +135,7 @@ def test_poison_records_go_to_the_dlq_and_neighbours_are_unaffected(
         records.append((key, value, [("trace", f"poison-{index}".encode())]))
         records.extend(good[index * 20 + 10 : index * 20 + 20])
     kafka_broker.produce(topics.input, records)
-    kafka_transformer(shared_predictor.host, "--kafka_max_record_bytes", "4096")
+    kafka_transformer(shared_predictor.host, "--max_record_bytes", "4096")
     inputs = expected_coordinates(kafka_broker, topics.input)
 
     outcome = collect(kafka_broker, topics.output, topics.dlq, inputs, DEADLINE)

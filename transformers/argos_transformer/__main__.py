@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--max_record_bytes", type=int, default=DEFAULT_MAX_RECORD_BYTES,
-        help="largest raw body / CloudEvent data accepted",
+        help="largest raw body, CloudEvent data or Kafka record value accepted (a larger Kafka "
+        "record is dead-lettered)",
     )
     group.add_argument(
         "--readiness_checks_predictor", type=_boolean, default=True,
