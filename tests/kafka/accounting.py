@@ -62,7 +62,8 @@ def expected_coordinates(broker: KafkaBroker, topic: str) -> set[tuple[int, int]
 
 
 def collect(
-    broker: KafkaBroker, output: str, dlq: str, inputs: set[tuple[int, int]], timeout: float
+    broker: KafkaBroker, output: str, dlq: str, inputs: set[tuple[int, int]], timeout: float,
+    read_committed: bool = False,
 ) -> Outcome:
     """Read output and DLQ until every input is accounted for in one of them (or timeout)."""
     outcome = Outcome()
@@ -72,7 +73,9 @@ def collect(
         outcome.dead = [r for r in records if r.topic == dlq]
         return inputs <= outcome.covered()
 
-    done(broker.read_all([output, dlq], until=done, timeout=timeout))
+    done(broker.read_all(
+        [output, dlq], until=done, timeout=timeout, read_committed=read_committed
+    ))
     return outcome
 
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 from kafka.structs import TopicPartition
 
@@ -95,6 +95,10 @@ def new_producer(settings: KafkaSettings) -> KafkaProducer:
         log.info("kafka transactional producer ready transactional_id=%s",
                  settings.transactional_id)
     return producer
+
+
+def new_admin(settings: KafkaSettings) -> KafkaAdminClient:
+    return KafkaAdminClient(**settings.connection_config())
 
 
 async def connect(

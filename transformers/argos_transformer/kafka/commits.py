@@ -20,6 +20,7 @@ predictor call itself is not part of any transaction: an aborted record is trans
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -28,32 +29,31 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kafka.errors import (
-    ClusterAuthorizationFailedError,
-    InvalidTxnStateError,
     KafkaError,
-    ProducerFencedError,
-    TransactionalIdAuthorizationFailedError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    UnknownError,
 )
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from argos_transformer.kafka import metrics
 from argos_transformer.kafka.clients import ClientThreads, Consumer, Producer
+from argos_transformer.kafka.outbound import InboundRecord, OutboundRecord
 from argos_transformer.kafka.outcome import IngestionFailed
-from argos_transformer.kafka.partitions import PartitionState, PartitionTable, offsets_text
+from argos_transformer.kafka.partitions import PartitionState, PartitionTable
 from argos_transformer.kafka.settings import KafkaSettings
+from argos_transformer.kafka.topic_limits import batch_size
 
 log = logging.getLogger("argos_transformer.kafka")
 
 Offsets = dict[TopicPartition, OffsetAndMetadata]
-# Errors after which the transactional producer cannot be used again.
-_FATAL = (
-    ProducerFencedError,
-    InvalidTxnStateError,
-    TransactionalIdAuthorizationFailedError,
-    ClusterAuthorizationFailedError,
-)
-# Producers replaced in a row without a committed transaction before ingestion gives up.
-MAX_PRODUCER_RESETS = 3
+Coordinates = tuple[str, int, int]  # an input record's topic, partition, offset
+# Errors a producer reports for a record the broker will never take, however often it is sent.
+UNSENDABLE = (MessageSizeTooLargeError, RecordListTooLargeError)
+# Failed attempts in a row at a new transactional producer before ingestion gives up.
+MAX_PRODUCER_RESETS = 6
+FLUSH_ATTEMPTS = 50
 
 
 class CommitStep(ABC):
@@ -116,8 +116,10 @@ class CommitStep(ABC):
     def before_send(self) -> None:  # noqa: B027 - only transactions need it
         """Called before each run of sends."""
 
-    def sent(self, state: PartitionState, offset: int, future: Any) -> None:  # noqa: B027
-        """The output or dead letter of `offset` was handed to the producer."""
+    def sent(  # noqa: B027
+        self, state: PartitionState, record: InboundRecord, outbound: OutboundRecord, future: Any
+    ) -> None:
+        """The output or dead letter of `record` was handed to the producer."""
 
     def rewind(self, state: PartitionState) -> None:
         self.partitions.rewind(state, self.resume_position(state))
@@ -225,11 +227,24 @@ class _Closed:
     touched: list[PartitionState] = field(default_factory=list)  # spans with records in it
     error: BaseException | None = None
     fatal: bool = False
+    oversized: Coordinates | None = None  # the input whose translation the broker refused
+
+
+@dataclass(frozen=True)
+class _Write:
+    future: Any
+    outbound: OutboundRecord
+    coordinates: Coordinates
 
 
 class TransactionalCommits(CommitStep):
     """Exactly once: one transaction per commit interval holds the outputs, the dead letters
-    and the offsets of the records they answer."""
+    and the offsets of the records they answer.
+
+    A transaction that cannot be committed is never reused: its producer is replaced by a new
+    one with the same transactional id, whose initialisation fences the old one and aborts the
+    transaction (kafka-python 3.0.12's producer is not reliable after abort_transaction(): its
+    next transaction can fail on sequence numbers and stall until the delivery timeout)."""
 
     exactly_once = True
 
@@ -240,16 +255,21 @@ class TransactionalCommits(CommitStep):
         super().__init__(*args, **kwargs)
         self._new_producer = new_producer
         self._on_failure = on_failure
-        # Send-thread state: whether a transaction is open, and the last offset each span
-        # handed to it (a span's sends are in offset order, each taken record exactly once).
+        # Send-thread state: whether a transaction is open, the last offset each span handed
+        # to it (a span's sends are in offset order, each taken record exactly once), its
+        # writes, and whether the producer still has to be replaced.
         self._open = False
         self._ledger: dict[PartitionState, int] = {}
-        self._futures: list[Any] = []
+        self._writes: list[_Write] = []
+        self._broken = False
+        # Told which input's translation the broker refused as too large (the writer then
+        # dead-letters it when it is read again).
+        self.oversized: Callable[[Coordinates], None] = lambda _coordinates: None
         # Loop state.
         self._closing = asyncio.Lock()  # one transaction closed at a time
         self._close_now = False
         self._failed_spans: set[PartitionState] = set()
-        self._resets = 0
+        self._replacements_failed = 0
 
     def resume_position(self, state: PartitionState) -> int | None:
         return state.committed if state.committed is not None else state.offsets.first_taken
@@ -257,59 +277,82 @@ class TransactionalCommits(CommitStep):
     # --- send thread ----------------------------------------------------------------------------
 
     def before_send(self) -> None:
+        if self._broken:
+            raise KafkaError("the transactional producer is being replaced")
         if not self._open:
             self.producer.begin_transaction()
             self._open = True
 
-    def sent(self, state: PartitionState, offset: int, future: Any) -> None:
-        self._ledger[state] = offset
-        self._futures.append(future)
+    def sent(
+        self, state: PartitionState, record: InboundRecord, outbound: OutboundRecord, future: Any
+    ) -> None:
+        self._ledger[state] = record.offset
+        coordinates = (record.topic, record.partition, record.offset)
+        self._writes.append(_Write(future, outbound, coordinates))
 
     def _close_transaction(self) -> _Closed:
-        """On the send thread: commit the open transaction, or abort it if any of its writes
-        failed or the broker refuses its offsets."""
-        if not self._open:
-            return _Closed()
-        ledger, futures = self._ledger, self._futures
-        self._ledger, self._futures = {}, []
-        self._open = False
+        """On the send thread: commit the open transaction; if that fails, the spans it touched
+        may hand nothing more to it and the producer is replaced (which aborts it)."""
+        ledger, writes = self._ledger, self._writes
+        self._ledger, self._writes = {}, []
         closed = _Closed(touched=list(ledger))
-        try:
-            self.producer.flush()
-            failed = next((f for f in futures if f.failed()), None)
-            if failed is not None:
-                raise failed.exception
-            offsets: Offsets = {}
-            for state, last in ledger.items():
-                known = offsets.get(state.tp)
-                if known is None or known.offset < last + 1:
-                    offsets[state.tp] = OffsetAndMetadata(last + 1, "", -1)
-            self.producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
-            self.producer.commit_transaction()
-            closed.committed = {state: last + 1 for state, last in ledger.items()}
+        if self._open and not self._broken:
+            try:
+                self._commit(ledger, writes, closed)
+            except Exception as exc:  # the spans re-read what the transaction held
+                closed.error = exc
+        self._open = False
+        if closed.error is None and not self._broken:
             return closed
-        except Exception as exc:  # abort below; the spans re-read what the transaction held
-            closed.error = exc
         for state in ledger:
             state.sendable = False  # queued runs of these spans must not reach the next one
-        if isinstance(closed.error, _FATAL):
-            closed.fatal = True
-            return closed
         try:
-            self.producer.abort_transaction()
-        except Exception as exc:
-            log.error("kafka transaction abort failed: %r", exc)
+            self._replace_producer()
+            self._broken = False
+        except Exception as exc:  # tried again at the next close
+            self._broken = True
             closed.fatal = True
+            closed.error = closed.error or exc
+            log.error("kafka no new transactional producer (retrying): %r", exc)
         return closed
 
+    def _commit(
+        self, ledger: dict[PartitionState, int], writes: list[_Write], closed: _Closed
+    ) -> None:
+        self._flush(writes)
+        failed = [write for write in writes if write.future.failed()]
+        if failed:
+            closed.oversized = _largest_refused(failed, self.settings.output_topic)
+            raise failed[0].future.exception
+        offsets: Offsets = {}
+        for state, last in ledger.items():
+            known = offsets.get(state.tp)
+            if known is None or known.offset < last + 1:
+                offsets[state.tp] = OffsetAndMetadata(last + 1, "", -1)
+        self.producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
+        self.producer.commit_transaction()
+        closed.committed = {state: last + 1 for state, last in ledger.items()}
+
+    def _flush(self, writes: list[_Write]) -> None:
+        """Wait until every write of the transaction is acknowledged or failed.
+
+        kafka-python 3.0.12's flush() gives up with UnknownError('Future not done') when it meets
+        a batch it has split (a batch over the topic's max.message.bytes is split and sent
+        again): flush again until every write is settled."""
+        for _ in range(FLUSH_ATTEMPTS):
+            with contextlib.suppress(UnknownError):
+                self.producer.flush()
+            if all(write.future.is_done for write in writes):
+                return
+        raise KafkaTimeoutError(f"writes still pending after {FLUSH_ATTEMPTS} flushes")
+
     def _replace_producer(self) -> None:
-        """On the send thread: a producer in a fatal state is closed and a new one (same
-        transactional id, so the old epoch is fenced) takes its place."""
         try:
-            self.producer.close(timeout=0)
+            self.producer.close(timeout=1)
         except Exception as exc:  # it is being replaced anyway
             log.debug("closing the failed producer: %r", exc)
         self.producer = self._new_producer()
+        log.info("kafka transactional producer replaced")
 
     # --- loop ------------------------------------------------------------------------------------
 
@@ -329,41 +372,38 @@ class TransactionalCommits(CommitStep):
             if closed.committed:
                 metrics.TRANSACTIONS.labels("committed").inc()
                 metrics.COMMITS.inc()
-                self._resets = 0
             to_rewind, self._failed_spans = self._failed_spans, set()
+            if closed.oversized is not None:
+                self.oversized(closed.oversized)
             if closed.error is not None:
-                self._aborted(closed)
+                self._failed(closed)
                 to_rewind.update(closed.touched)
             for state in to_rewind:
                 self.rewind(state)
 
-    def _aborted(self, closed: _Closed) -> None:
-        outcome = "fatal" if closed.fatal else "aborted"
-        metrics.TRANSACTIONS.labels(outcome).inc()
+    def _failed(self, closed: _Closed) -> None:
+        metrics.TRANSACTIONS.labels("fatal" if closed.fatal else "aborted").inc()
         log.warning(
-            "kafka transaction %s (%r); re-reading %d partition span(s) from their last "
-            "committed position", outcome, closed.error, len(closed.touched),
+            "kafka transaction aborted (%r); re-reading %d partition span(s) from their last "
+            "committed position", closed.error, len(closed.touched),
         )
-        if closed.fatal:
-            self._resets += 1
-            if self._resets > MAX_PRODUCER_RESETS:
-                self._on_failure(IngestionFailed(
-                    f"the transactional producer failed {self._resets} times in a row: "
-                    f"{closed.error!r}"
-                ))
-                return
-            self.spawn(self._reset_producer())
-
-    async def _reset_producer(self) -> None:
-        try:
-            await self.threads.on_sender(self._replace_producer)
-            log.info("kafka transactional producer replaced")
-        except Exception as exc:
-            self._on_failure(IngestionFailed(f"no new transactional producer: {exc!r}"))
+        if not closed.fatal:
+            self._replacements_failed = 0
+            return
+        self._replacements_failed += 1
+        if self._replacements_failed > MAX_PRODUCER_RESETS:
+            self._on_failure(IngestionFailed(
+                f"no transactional producer after {self._replacements_failed} attempts: "
+                f"{closed.error!r}"
+            ))
+        else:
+            self._close_now = True  # try again (each attempt waits up to max_block_ms)
 
     def write_failed(self, state: PartitionState, topic: str, exc: BaseException) -> None:
         """Close the transaction now: it commits what the span handed over before the failure
         (or aborts, if a write already in it failed); the span then re-reads from there."""
+        if state in self._failed_spans:
+            return  # (every pending write of an aborted transaction fails: once is enough)
         log.warning(
             "kafka write to %s failed for %s-%d: %r; closing the transaction",
             topic, state.tp.topic, state.tp.partition, exc,
@@ -377,17 +417,34 @@ class TransactionalCommits(CommitStep):
         for state in states:
             state.deactivate()  # nothing more of theirs joins the transaction
         await self.close_transaction()  # (a lost member's offsets are refused: it aborts)
-        log.info("kafka partitions released at %s", offsets_text({
-            state.tp: OffsetAndMetadata(state.committed, "", -1)
-            for state in states if state.committed is not None
-        }))
-        return {}
+        return self._positions(states)
 
     async def finish(self, states: list[PartitionState]) -> Offsets:
         for state in states:
             state.deactivate()
         await self.close_transaction()
+        return self._positions(states)
+
+    @staticmethod
+    def _positions(states: list[PartitionState]) -> Offsets:
+        """The committed positions, for the logs (nothing is left for the consumer to commit)."""
         return {
             state.tp: OffsetAndMetadata(state.committed, "", -1)
             for state in states if state.committed is not None
         }
+
+
+def _largest_refused(failed: list[_Write], output_topic: str) -> Coordinates | None:
+    """Which input's translation made the broker refuse the transaction's writes as too large.
+
+    kafka-python fails every pending write of the transaction with that same error, so the
+    culprit is told by size: the largest of them. Only needed where the topic's limit could not
+    be read beforehand (`topic_limits`); each aborted transaction then settles one record.
+    """
+    refused = [
+        write for write in failed
+        if write.outbound.topic == output_topic and isinstance(write.future.exception, UNSENDABLE)
+    ]
+    if not refused:
+        return None
+    return max(refused, key=lambda write: batch_size(write.outbound)).coordinates

@@ -31,7 +31,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from argos_transformer.kafka import metrics
-from argos_transformer.kafka.clients import ClientThreads, Consumer, Producer
+from argos_transformer.kafka.clients import ClientThreads, Consumer, Producer, new_admin
 from argos_transformer.kafka.commits import CommitStep, OffsetCommits, TransactionalCommits
 from argos_transformer.kafka.compat import release_parked_fetches, resolved_on_io_loop
 from argos_transformer.kafka.offsets import OffsetOrderError
@@ -47,6 +47,7 @@ from argos_transformer.kafka.partitions import (
 )
 from argos_transformer.kafka.retry import Backoff
 from argos_transformer.kafka.settings import KafkaSettings
+from argos_transformer.kafka.topic_limits import TopicLimits
 from argos_transformer.kafka.writer import OrderedWriter
 
 log = logging.getLogger("argos_transformer.kafka")
@@ -91,7 +92,8 @@ class DeliveryLoop:
             )
         else:
             self._commits = OffsetCommits(*step_args)
-        self._writer = OrderedWriter(settings, self._commits, self._outcomes, self._room)
+        limits = TopicLimits(lambda: new_admin(settings))
+        self._writer = OrderedWriter(settings, self._commits, self._outcomes, limits, self._room)
 
     # --- lifecycle ----------------------------------------------------------------------------
 

@@ -2,8 +2,9 @@
 
 Records of a partition are translated concurrently, but each partition span has one writer task:
 it waits for the oldest record's outcome, then hands it and every finished record behind it to
-the producer in one hop to the send thread. A translation the producer refuses as too large for
-the broker is replaced by the input's dead letter in the same place (`output_too_large`, 413).
+the producer in one hop to the send thread. A translation larger than its topic takes (known
+beforehand, or refused by the producer) is replaced by the input's dead letter in the same place
+(`output_too_large`, 413).
 """
 
 from __future__ import annotations
@@ -14,26 +15,24 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from kafka.errors import MessageSizeTooLargeError, RecordListTooLargeError
+from kafka.errors import MessageSizeTooLargeError
 
 from argos_transformer.kafka import metrics
-from argos_transformer.kafka.commits import CommitStep
+from argos_transformer.kafka.commits import UNSENDABLE, CommitStep, Coordinates
 from argos_transformer.kafka.faults import Fault
 from argos_transformer.kafka.outbound import HEADER_ERROR_CLASS, HEADER_ID, OutboundRecord, header
 from argos_transformer.kafka.outcome import Abandoned, RecordOutcomes
 from argos_transformer.kafka.partitions import PartitionState, Taken
 from argos_transformer.kafka.settings import KafkaSettings
+from argos_transformer.kafka.topic_limits import TopicLimits
 
 log = logging.getLogger("argos_transformer.kafka")
 
-# Errors a producer reports for a record the broker will never take, however often it is sent.
-UNSENDABLE = (MessageSizeTooLargeError, RecordListTooLargeError)
 # Inputs whose translation a broker refused, remembered so that a re-read (exactly once: after
 # the transaction holding the refused write was aborted) dead-letters them at once.
 TOO_LARGE_REMEMBERED = 10_000
 
 Run = list[tuple[Taken, OutboundRecord]]
-Coordinates = tuple[str, int, int]
 
 
 class OrderedWriter:
@@ -42,13 +41,16 @@ class OrderedWriter:
         settings: KafkaSettings,
         commits: CommitStep,
         outcomes: RecordOutcomes,
+        limits: TopicLimits,
         room: asyncio.Event,
     ) -> None:
         self.settings = settings
         self._commits = commits
         self._outcomes = outcomes
+        self._limits = limits
         self._room = room  # set whenever a record is acknowledged
         self._too_large: OrderedDict[Coordinates, None] = OrderedDict()
+        commits.oversized = self._remember_too_large
 
     def start(self, state: PartitionState) -> asyncio.Task[None]:
         tp = state.tp
@@ -108,7 +110,7 @@ class OrderedWriter:
                 if not state.sendable:
                     break
                 if outbound.topic == self.settings.output_topic and (
-                    _coordinates(taken) in self._too_large
+                    _coordinates(taken) in self._too_large or not self._limits.fits(outbound)
                 ):
                     outbound = self._too_large_dead_letter(taken, outbound, None)
                     topic = outbound.topic
@@ -120,7 +122,7 @@ class OrderedWriter:
                     outbound = self._too_large_dead_letter(taken, outbound, exc)
                     topic = outbound.topic
                     future = self._producer_send(outbound)
-                self._commits.sent(state, taken.record.offset, future)
+                self._commits.sent(state, taken.record, outbound, future)
                 sent.append((taken, outbound, future))
         except Exception as exc:  # the rest of the span is read again
             state.sendable = False
@@ -136,7 +138,13 @@ class OrderedWriter:
         self, taken: Taken, outbound: OutboundRecord, exc: BaseException | None
     ) -> OutboundRecord:
         """The input's dead letter, in place of a translation the broker cannot take."""
-        reason = exc if exc is not None else "refused by the broker before"
+        limit = self._limits.limit(outbound.topic)
+        if exc is not None:
+            reason = str(exc)
+        elif limit is not None:
+            reason = f"its max.message.bytes is {limit}"
+        else:
+            reason = "the broker refused it before"
         message = (
             f"the output record ({len(outbound.value or b'')} bytes of value) is larger than "
             f"topic {outbound.topic} accepts: {reason}"
@@ -164,7 +172,7 @@ class OrderedWriter:
     ) -> None:
         """The broker refused a write (after the producer's own retries)."""
         if outbound.topic == self.settings.output_topic and isinstance(exc, UNSENDABLE):
-            self._remember_too_large(_coordinates(taken))
+            self._limits.forget(outbound.topic)
             if not self._commits.exactly_once and state.active:
                 # The rest of the partition is written normally; this input is dead-lettered
                 # (out of order on the dead-letter topic, which order does not matter for).
