@@ -96,10 +96,21 @@ class KafkaBridge:
         self._stopping = threading.Event()
         self._delivery: DeliveryLoop | None = None
         self._lock = threading.Lock()
+        self._consuming = threading.Event()
+        self.failure: str | None = None
 
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def consuming(self) -> bool:
+        """Connected to the brokers and in the delivery loop."""
+        return self._consuming.is_set()
+
+    @property
+    def failed(self) -> bool:
+        return self.failure is not None
 
     def start(self) -> None:
         if self._thread is not None:
@@ -129,8 +140,11 @@ class KafkaBridge:
             asyncio.run(self._main())
         except Exception:
             log.exception("kafka bridge crashed")
+            self.failure = "the Kafka bridge crashed; see the log"
             if self._on_failure is not None and not self._stopping.is_set():
-                self._on_failure("the Kafka bridge crashed; see the log")
+                self._on_failure(self.failure)
+        finally:
+            self._consuming.clear()
 
     async def _main(self) -> None:
         clients = await connect(self.settings, self._stopping)
@@ -148,13 +162,17 @@ class KafkaBridge:
             self._delivery = delivery
         if self._stopping.is_set():
             delivery.request_stop()
+        self._consuming.set()
         try:
             await delivery.run()
         finally:
+            self._consuming.clear()
             await _close_predictor_transport(self._pipeline)
         failure: IngestionFailed | None = delivery.failure
-        if failure is not None and self._on_failure is not None:
-            self._on_failure(str(failure))
+        if failure is not None:
+            self.failure = str(failure)
+            if self._on_failure is not None:
+                self._on_failure(self.failure)
 
     async def _translate_job(self, job: TranslationJob, headers: Mapping[str, str]) -> list[str]:
         return await self._pipeline.translate_job(job, headers)
