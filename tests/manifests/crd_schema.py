@@ -37,6 +37,8 @@ CRD_FILES = (
     "kserve/serving.kserve.io_servingruntimes.yaml",
     "kserve/serving.kserve.io_clusterservingruntimes.yaml",
     "knative/sources.knative.dev_kafkasources.yaml",
+    "keda/keda.sh_scaledobjects.yaml",
+    "keda/keda.sh_triggerauthentications.yaml",
 )
 # Kubernetes version whose ObjectMeta schema (from kubernetes-validate) checks CRD metadata.
 OBJECT_META_VERSION = "1.37.0"
