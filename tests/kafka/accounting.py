@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,6 +109,30 @@ def assert_per_key_order(outputs: Sequence[Any]) -> None:
         firsts[record.key].append(int(_SEQ.search(record_id).group(1)))
     for key, sequence in firsts.items():
         assert sequence == sorted(sequence), f"key {key!r} out of order: {sequence[:20]}"
+
+
+def duplicates_keep_their_identity(outputs: list[Any]) -> int:
+    """Asserts that every repeated output is the same record again (same id, coordinates and
+    translation); returns how many repeats there are."""
+    first: dict[str, tuple] = {}
+    repeats = 0
+    for record in outputs:
+        body = json.loads(record.value)
+        seen = (coordinates(record), body["translation"], record.key)
+        if body["id"] in first:
+            repeats += 1
+            assert first[body["id"]] == seen, f"a duplicate changed: {body['id']}"
+        else:
+            first[body["id"]] = seen
+    return repeats
+
+
+def assert_answered_once(outcome: Outcome, inputs: set[tuple[int, int]]) -> None:
+    """Exactly once: every input has one output or dead letter, and none has two."""
+    answers = Counter(coordinates(record) for record in [*outcome.outputs, *outcome.dead])
+    repeated = {position: n for position, n in answers.items() if n > 1}
+    assert not repeated, f"{len(repeated)} inputs answered more than once: {list(repeated)[:10]}"
+    assert set(answers) == inputs
 
 
 def stop_and_account(

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import signal
-from collections import Counter
 
 import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from tests.kafka.accounting import (
+    assert_answered_once,
     assert_nothing_lost,
     assert_per_key_order,
     assert_translations_correct,
@@ -30,17 +30,6 @@ pytestmark = pytest.mark.kafka
 
 DEADLINE = 180.0
 EXACTLY_ONCE = ("--kafka_processing_guarantee", "exactly_once")
-
-
-def assert_exactly_once(outputs: list, dead: list, inputs: set[tuple[int, int]]) -> None:
-    """Every input has one output or dead letter, and none has two."""
-    answers = Counter(
-        (int(header(r, "argos.source.partition")), int(header(r, "argos.source.offset")))
-        for r in [*outputs, *dead]
-    )
-    repeated = {coordinates: n for coordinates, n in answers.items() if n > 1}
-    assert not repeated, f"{len(repeated)} inputs answered more than once: {list(repeated)[:10]}"
-    assert set(answers) == inputs
 
 
 def lag_is_zero(transformer: Transformer) -> bool:
@@ -65,7 +54,7 @@ def test_each_record_is_translated_exactly_once(
     )
 
     assert_nothing_lost(outcome, inputs)
-    assert_exactly_once(outcome.outputs, outcome.dead, inputs)
+    assert_answered_once(outcome, inputs)
     assert outcome.output_ids() == {f"eos-{n}" for n in range(600)}
     assert_translations_correct(outcome.outputs)
     assert_per_key_order(outcome.outputs)
@@ -106,7 +95,7 @@ def test_a_killed_member_leaves_no_duplicates_behind(
     )
 
     assert_nothing_lost(outcome, inputs)
-    assert_exactly_once(outcome.outputs, outcome.dead, inputs)
+    assert_answered_once(outcome, inputs)
     assert outcome.output_ids() == {f"eoskill-{n}" for n in range(1200)}
     assert_translations_correct(outcome.outputs)
     assert_per_key_order(outcome.outputs)
@@ -139,7 +128,7 @@ def test_poison_and_oversized_outputs_are_dead_lettered_in_the_transaction(
     )
 
     assert_nothing_lost(outcome, inputs)
-    assert_exactly_once(outcome.outputs, outcome.dead, inputs)
+    assert_answered_once(outcome, inputs)
     assert outcome.output_ids() == {f"eosdlq-{n}" for n in range(150)}
     assert_translations_correct(outcome.outputs)
     assert_per_key_order(outcome.outputs)
