@@ -92,6 +92,7 @@ def test_two_workers_side_by_side_share_the_topic_and_drain_on_sigterm(
         assert leaving.get(f"/v1/models/{MODEL}:predict").status_code == 404, "no front door"
 
         leaving.server.signal(signal.SIGTERM)
+        # it drains while its health and metrics still answer, then stops serving
         assert wait_until(lambda: not leaving.answers(), 90), "the worker exits after SIGTERM"
         log = leaving.server.log()
         assert "kafka drained finished=True" in log, log[-3000:]

@@ -14,8 +14,10 @@ SIGTERM (scale-in) drains the bridge while these still answer, then the server s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -50,8 +52,11 @@ def health_app(bridge: KafkaBridge) -> Starlette:
 
 
 class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:
-        """Signals are ours: the bridge drains before the server stops."""
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Signals are ours (uvicorn would stop serving at once): the bridge drains first,
+        while health and metrics still answer, then the server stops."""
+        yield
 
 
 async def _serve(bridge: KafkaBridge, host: str, port: int) -> None:
