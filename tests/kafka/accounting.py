@@ -135,6 +135,20 @@ def assert_answered_once(outcome: Outcome, inputs: set[tuple[int, int]]) -> None
     assert set(answers) == inputs
 
 
+def assert_translated(
+    outcome: Outcome, inputs: set[tuple[int, int]], prefix: str, count: int,
+    exactly_once: bool = False,
+) -> None:
+    """Every input accounted for (exactly once: answered once), the outputs are exactly
+    `good_records(prefix, count)` translated, in per-key order."""
+    assert_nothing_lost(outcome, inputs)
+    if exactly_once:
+        assert_answered_once(outcome, inputs)
+    assert outcome.output_ids() == {f"{prefix}-{n}" for n in range(count)}
+    assert_translations_correct(outcome.outputs)
+    assert_per_key_order(outcome.outputs)
+
+
 def stop_and_account(
     broker: KafkaBroker, input_topic: str, output_topic: str, dlq_topic: str,
     stream: StreamingProducer, prefix: str, planned: int, deadline: float,

@@ -14,15 +14,12 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from tests.kafka.accounting import (
-    assert_answered_once,
-    assert_nothing_lost,
-    assert_per_key_order,
-    assert_translations_correct,
+    assert_translated,
     collect,
     expected_coordinates,
     good_records,
 )
-from tests.kafka.services import Predictor, Topics, Transformer, TransformerFactory, topic_names
+from tests.kafka.services import Predictor, Topics, TransformerFactory, topic_names
 from tests.support.kafka import KafkaBroker, StreamingProducer, header, wait_until
 from tests.support.metrics import metric_value
 
@@ -30,13 +27,6 @@ pytestmark = pytest.mark.kafka
 
 DEADLINE = 180.0
 EXACTLY_ONCE = ("--kafka_processing_guarantee", "exactly_once")
-
-
-def lag_is_zero(transformer: Transformer) -> bool:
-    metrics = transformer.metrics()
-    return "argos_kafka_consumer_lag{" in metrics and (
-        metric_value(metrics, "argos_kafka_consumer_lag") == 0
-    )
 
 
 def test_each_record_is_translated_exactly_once(
@@ -53,16 +43,12 @@ def test_each_record_is_translated_exactly_once(
         kafka_broker, topics.output, topics.dlq, inputs, DEADLINE, read_committed=True
     )
 
-    assert_nothing_lost(outcome, inputs)
-    assert_answered_once(outcome, inputs)
-    assert outcome.output_ids() == {f"eos-{n}" for n in range(600)}
-    assert_translations_correct(outcome.outputs)
-    assert_per_key_order(outcome.outputs)
+    assert_translated(outcome, inputs, "eos", 600, exactly_once=True)
     ends = kafka_broker.end_offsets(topics.input)
     assert wait_until(lambda: kafka_broker.committed(topics.group, topics.input) == ends, 30), (
         "the transactions committed the group's offsets up to the end"
     )
-    assert wait_until(lambda: lag_is_zero(transformer), 30)
+    assert wait_until(transformer.lag_is_zero, 30)
     metrics = transformer.metrics()
     assert metric_value(metrics, "argos_kafka_transactions_total", outcome="committed") > 0
     assert metric_value(metrics, "argos_kafka_transactions_total", outcome="aborted") == 0
@@ -94,11 +80,7 @@ def test_a_killed_member_leaves_no_duplicates_behind(
         kafka_broker, topics.output, topics.dlq, inputs, DEADLINE, read_committed=True
     )
 
-    assert_nothing_lost(outcome, inputs)
-    assert_answered_once(outcome, inputs)
-    assert outcome.output_ids() == {f"eoskill-{n}" for n in range(1200)}
-    assert_translations_correct(outcome.outputs)
-    assert_per_key_order(outcome.outputs)
+    assert_translated(outcome, inputs, "eoskill", 1200, exactly_once=True)
 
 
 def test_poison_and_oversized_outputs_are_dead_lettered_in_the_transaction(
@@ -127,11 +109,7 @@ def test_poison_and_oversized_outputs_are_dead_lettered_in_the_transaction(
         kafka_broker, names.output, names.dlq, inputs, DEADLINE, read_committed=True
     )
 
-    assert_nothing_lost(outcome, inputs)
-    assert_answered_once(outcome, inputs)
-    assert outcome.output_ids() == {f"eosdlq-{n}" for n in range(150)}
-    assert_translations_correct(outcome.outputs)
-    assert_per_key_order(outcome.outputs)
+    assert_translated(outcome, inputs, "eosdlq", 150, exactly_once=True)
     errors = {r.key: header(r, "argos.error.class") for r in outcome.dead}
     assert errors == {b"big": "output_too_large", b"poison": "invalid_input"}
     metrics = transformer.metrics()

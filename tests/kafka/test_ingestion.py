@@ -29,7 +29,6 @@ from tests.kafka.services import (
     Predictor,
     PredictorFactory,
     Topics,
-    Transformer,
     TransformerFactory,
     new_topics,
 )
@@ -40,13 +39,6 @@ from tests.support.processes import python_command
 pytestmark = pytest.mark.kafka
 
 DEADLINE = 180.0
-
-
-def lag_is_zero(transformer: Transformer) -> bool:
-    metrics = transformer.metrics()
-    return "argos_kafka_consumer_lag{" in metrics and (
-        metric_value(metrics, "argos_kafka_consumer_lag") == 0
-    )
 
 
 def outputs_at_least(broker: KafkaBroker, topic: str, count: int, timeout: float = 60) -> bool:
@@ -85,10 +77,7 @@ def test_translates_every_record_keeping_per_key_order(
     assert metric_value(metrics, "argos_kafka_records_produced_total", topic=topics.output) >= 600
     assert metric_value(metrics, "argos_kafka_records_in_flight") == 0
     assert "argos_kafka_record_latency_seconds_count" in metrics
-    assert wait_until(lambda: lag_is_zero(transformer), 30), (
-        "the lag gauge (refreshed once a second) reaches 0 once the group is caught up: "
-        + transformer.metrics()
-    )
+    assert wait_until(transformer.lag_is_zero, 30), "the lag gauge reaches 0 once caught up"
 
 
 def test_translation_slots_and_held_records_are_bounded_apart(
