@@ -12,8 +12,9 @@ thread: flushed, the offsets after what it holds sent to it with the consumer's 
 and committed. So a `read_committed` reader sees each input's output (or dead letter) exactly
 once, and the group resumes exactly after it. Fencing: the broker refuses the offsets of a
 member whose generation is stale (KIP-447: a zombie after a rebalance), and the transactional id
-fences an earlier producer with the same id (a restarted container). A failed write aborts the
-transaction; every partition it touched is re-read from its last committed position. The
+fences an earlier producer with the same id (a restarted container). A transaction that cannot
+be committed (a write the broker refused, offsets it fenced) is aborted by replacing the
+producer, and every partition it touched is re-read from its last committed position. The
 predictor call itself is not part of any transaction: an aborted record is translated again.
 """
 
@@ -39,6 +40,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from argos_transformer.kafka import metrics
 from argos_transformer.kafka.clients import ClientThreads, Consumer, Producer
+from argos_transformer.kafka.compat import commit_within, send_offsets_within
 from argos_transformer.kafka.outbound import InboundRecord, OutboundRecord
 from argos_transformer.kafka.outcome import IngestionFailed
 from argos_transformer.kafka.partitions import PartitionState, PartitionTable
@@ -53,7 +55,6 @@ Coordinates = tuple[str, int, int]  # an input record's topic, partition, offset
 UNSENDABLE = (MessageSizeTooLargeError, RecordListTooLargeError)
 # Failed attempts in a row at a new transactional producer before ingestion gives up.
 MAX_PRODUCER_RESETS = 6
-FLUSH_ATTEMPTS = 50
 
 
 class CommitStep(ABC):
@@ -111,6 +112,9 @@ class CommitStep(ABC):
     def write_failed(self, state: PartitionState, topic: str, exc: BaseException) -> None:
         """On the loop: a write of the span to `topic` failed (what follows it is unsent)."""
 
+    def rewind(self, state: PartitionState) -> None:
+        self.partitions.rewind(state, self.resume_position(state))
+
     # --- on the send thread ---------------------------------------------------------------------
 
     def before_send(self) -> None:  # noqa: B027 - only transactions need it
@@ -120,9 +124,6 @@ class CommitStep(ABC):
         self, state: PartitionState, record: InboundRecord, outbound: OutboundRecord, future: Any
     ) -> None:
         """The output or dead letter of `record` was handed to the producer."""
-
-    def rewind(self, state: PartitionState) -> None:
-        self.partitions.rewind(state, self.resume_position(state))
 
 
 class OffsetCommits(CommitStep):
@@ -319,6 +320,8 @@ class TransactionalCommits(CommitStep):
     def _commit(
         self, ledger: dict[PartitionState, int], writes: list[_Write], closed: _Closed
     ) -> None:
+        """Each step waits at most the transaction timeout (the broker would abort the
+        transaction by then anyway); a step that takes longer fails the transaction."""
         self._flush(writes)
         failed = [write for write in writes if write.future.failed()]
         if failed:
@@ -329,22 +332,27 @@ class TransactionalCommits(CommitStep):
             known = offsets.get(state.tp)
             if known is None or known.offset < last + 1:
                 offsets[state.tp] = OffsetAndMetadata(last + 1, "", -1)
-        self.producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
-        self.producer.commit_transaction()
+        timeout_ms = self.settings.transaction_timeout_ms
+        send_offsets_within(self.producer, offsets, self.consumer.group_metadata(), timeout_ms)
+        commit_within(self.producer, timeout_ms)
         closed.committed = {state: last + 1 for state, last in ledger.items()}
 
     def _flush(self, writes: list[_Write]) -> None:
-        """Wait until every write of the transaction is acknowledged or failed.
+        """Wait (at most the transaction timeout) until every write of the transaction is
+        acknowledged or failed.
 
         kafka-python 3.0.12's flush() gives up with UnknownError('Future not done') when it meets
         a batch it has split (a batch over the topic's max.message.bytes is split and sent
-        again): flush again until every write is settled."""
-        for _ in range(FLUSH_ATTEMPTS):
+        again): flush again until every write is settled. And after some errors (a sequence
+        number out of order after a broker restart) it holds a partition's batches until their
+        delivery timeout: the transaction fails sooner and the producer is replaced."""
+        deadline = time.monotonic() + self.settings.transaction_timeout_ms / 1000
+        while (remaining := deadline - time.monotonic()) > 0:
             with contextlib.suppress(UnknownError):
-                self.producer.flush()
+                self.producer.flush(timeout=remaining)
             if all(write.future.is_done for write in writes):
                 return
-        raise KafkaTimeoutError(f"writes still pending after {FLUSH_ATTEMPTS} flushes")
+        raise KafkaTimeoutError("the transaction's writes were not acknowledged in time")
 
     def _replace_producer(self) -> None:
         try:
@@ -414,9 +422,22 @@ class TransactionalCommits(CommitStep):
         self.due()
 
     async def release(self, states: list[PartitionState], lost: bool) -> Offsets:
+        """Commit what the partitions' records wrote while this member still owns them (a lost
+        member's offsets are refused: that transaction aborts). The rebalance waits for it at
+        most the transaction timeout: a commit still going on after that is safe, since the
+        group coordinator only takes its offsets for the generation that owned them, and the
+        next owner reads the offsets only once no transaction can change them (KIP-447)."""
         for state in states:
             state.deactivate()  # nothing more of theirs joins the transaction
-        await self.close_transaction()  # (a lost member's offsets are refused: it aborts)
+        closing = asyncio.ensure_future(self.close_transaction())
+        self._background.add(closing)
+        closing.add_done_callback(self._background.discard)
+        try:
+            await asyncio.wait_for(
+                asyncio.shield(closing), self.settings.transaction_timeout_ms / 1000
+            )
+        except TimeoutError:
+            log.warning("kafka releasing partitions before their transaction is closed")
         return self._positions(states)
 
     async def finish(self, states: list[PartitionState]) -> Offsets:

@@ -1,5 +1,6 @@
-"""Work-arounds for two kafka-python 3.0.12 defects the delivery loop would otherwise hit, and
-the hand-off from its rebalance listener to the bridge loop.
+"""Work-arounds for kafka-python 3.0.12 defects the delivery loop would otherwise hit, the
+hand-off from its rebalance listener to the bridge loop, and bounded waits for the transaction
+calls that kafka-python lets wait forever.
 
 Parked fetches. When a partition is paused while part of its fetched records are still waiting
 to be returned, the fetcher parks them (`_paused_partition_records`) and stops fetching that
@@ -31,7 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kafka.coordinator.base import MemberState
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
 from kafka.future import Future as KafkaFuture
 
 log = logging.getLogger("argos_transformer.kafka")
@@ -141,3 +142,26 @@ def resolved_on_io_loop(consumer: Any, done: concurrent.futures.Future[Any]) -> 
 
     done.add_done_callback(lambda _: consumer._net.call_soon_with_future(settle))
     return settled
+
+
+def send_offsets_within(
+    producer: Any, offsets: dict[Any, Any], group_metadata: Any, timeout_ms: int
+) -> None:
+    """`producer.send_offsets_to_transaction`, waiting at most `timeout_ms`: kafka-python's own
+    call waits forever (e.g. for a coordinator that a broker restart left it unable to find)."""
+    manager = producer._transaction_manager
+    _wait(producer, manager.send_offsets_to_transaction(offsets, group_metadata), timeout_ms,
+          "sending the offsets to the transaction")
+
+
+def commit_within(producer: Any, timeout_ms: int) -> None:
+    """`producer.commit_transaction`, waiting at most `timeout_ms` (kafka-python's waits
+    forever)."""
+    _wait(producer, producer._transaction_manager.begin_commit(), timeout_ms,
+          "committing the transaction")
+
+
+def _wait(producer: Any, result: Any, timeout_ms: int, what: str) -> None:
+    producer._sender.wakeup()
+    if not result.wait(timeout_ms=timeout_ms):
+        raise KafkaTimeoutError(f"{what} took longer than {timeout_ms} ms")
