@@ -3,6 +3,8 @@
 A probe record is sent until its translation comes back (the consumer has joined and the
 path is warm); then `messages` records are produced in one burst, and the rate is
 messages / (last output record's timestamp - burst start). Each record holds one sentence.
+With `read_committed` (the exactly-once comparison), outputs count when a read_committed reader
+receives them, so a transaction's commit is part of the time.
 
 - transformer: the transformer's own Kafka ingestion (`--kafka_*` flags), calling the
   predictor as it does for HTTP; records `{"id", "text"}` in, `{"id", "translation", ...}` out.
@@ -125,11 +127,18 @@ def decode_mlserver(record: object) -> tuple[str, str] | None:
 
 
 class OutputReader:
-    """Reads the output topic from the beginning (manual assignment, no group)."""
+    """Reads the output topic from the beginning (manual assignment, no group); with
+    `read_committed`, committed transactions only, timed by when they arrive here."""
 
-    def __init__(self, broker: KafkaBroker, topic: str, decode: Decode) -> None:
+    def __init__(
+        self, broker: KafkaBroker, topic: str, decode: Decode, read_committed: bool = False
+    ) -> None:
         self.decode = decode
-        self.consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False)
+        self.read_committed = read_committed
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=broker.bootstrap, enable_auto_commit=False,
+            isolation_level="read_committed" if read_committed else "read_uncommitted",
+        )
         deadline = time.monotonic() + 30
         while not self.consumer.partitions_for_topic(topic):
             if time.monotonic() > deadline:
@@ -142,10 +151,12 @@ class OutputReader:
 
     def poll(self) -> None:
         for batch in self.consumer.poll(timeout_ms=100, max_records=5000).values():
+            arrived = time.time()
             for record in batch:
                 decoded = self.decode(record)
                 if decoded is not None:
-                    self.seen[decoded[0]] = (decoded[1], record.timestamp / 1000)
+                    at = arrived if self.read_committed else record.timestamp / 1000
+                    self.seen[decoded[0]] = (decoded[1], at)
 
     def wait_for(self, ids: set[str], deadline: float) -> bool:
         while time.time() < deadline:
@@ -166,8 +177,9 @@ def measure(
     time_cap_s: float,
     encode: Encode,
     decode: Decode,
+    read_committed: bool = False,
 ) -> KafkaRun:
-    reader = OutputReader(broker, topics.output, decode)
+    reader = OutputReader(broker, topics.output, decode, read_committed)
     producer = broker.producer()
     try:
         _probe(producer, reader, topics.input, encode)
@@ -188,6 +200,18 @@ def measure(
     finally:
         producer.close(10)
         reader.close()
+
+
+def wait_all_assigned(logs: list[Callable[[], str]], topic: str, timeout_s: float) -> None:
+    """Until every consumer's latest rebalance log line gives it partitions of `topic`."""
+    deadline = time.time() + timeout_s
+    marker = "kafka partitions "
+    while time.time() < deadline:
+        latest = [log_text().rsplit(marker, 1)[-1] for log_text in logs]
+        if all(line.startswith(f"assigned {topic}") for line in latest):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"not every consumer has partitions of {topic} after {timeout_s}s")
 
 
 def _probe(producer, reader: OutputReader, topic: str, encode: Encode) -> None:

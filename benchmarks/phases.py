@@ -317,6 +317,50 @@ def kafka_transformer_phase(
             transformer.stop()
 
 
+KAFKA_PARTITIONS = 6
+
+
+def kafka_guarantees_phase(
+    run: Run, model: str, workload: Workload, predictor: servers.Launched, broker: KafkaBroker,
+) -> None:
+    """Exactly once / at least once with one consumer, and 1 vs 2 vs 3 consumers (at least
+    once) against the one predictor, on a 6-partition topic; outputs read read_committed."""
+    settings = run.settings
+    with run.phase(model, "kafka_scaling") as data:
+        protocol = settings.transformer_upstreams[0]
+
+        def measure(members: int, guarantee: str) -> dict:
+            topics = kafka_path.Topics.fresh(f"bench-{guarantee[:3]}{members}")
+            broker.create_topics(
+                topics.input, topics.output, topics.dlq, partitions=KAFKA_PARTITIONS
+            )
+            flags = [*kafka_path.transformer_flags(broker, topics, max_in_flight=TOP),
+                     "--kafka_processing_guarantee", guarantee]
+            started = []
+            try:
+                for _ in range(members):
+                    started.append(servers.start_transformer(
+                        settings.log_dir, predictor.endpoint, protocol, flags
+                    ))
+                kafka_path.wait_all_assigned(
+                    [member.server.log for member in started], topics.input, 120
+                )
+                return kafka_path.measure(
+                    broker, topics, workload, settings.kafka_messages,
+                    settings.kafka_time_cap_s, kafka_path.encode_transformer,
+                    kafka_path.decode_transformer, read_committed=True,
+                ).summary()
+            finally:
+                for member in started:
+                    member.stop()
+
+        data["at_least_once"] = measure(1, "at_least_once")
+        data["exactly_once"] = measure(1, "exactly_once")
+        data["consumers"] = {"1": data["at_least_once"]}
+        for members in (2, 3):
+            data["consumers"][str(members)] = measure(members, "at_least_once")
+
+
 def mlserver_kafka_phase(
     run: Run,
     model: str,

@@ -19,6 +19,7 @@ GOALS = {
     "transformer_overhead_p50_ms": ("<=", 2.0, "p50 through the transformer - direct, c=1"),
     "transformer_throughput_ratio": (">=", 0.9, "through / direct sentences/s at c=32"),
     "kafka_ratio": (">=", 0.8, "Kafka messages/s / direct HTTP at the same concurrency"),
+    "kafka_eos_ratio": (">=", 0.7, "Kafka exactly-once messages/s / at-least-once messages/s"),
     "cold_start_s": ("<=", 3.0, "process start -> ready, slowest image, demo model"),
 }
 
@@ -141,6 +142,15 @@ def summarize(models: dict[str, dict], errors: dict[str, str]) -> dict[str, Any]
     summary["kafka_ratio"] = _ratio(
         _get(kafka, "kafka", "messages_per_s"), _get(kafka, "direct_http", "sentences_per_s")
     )
+    scaling = _get(demo, "kafka_scaling")
+    summary["kafka_eos_ratio"] = _ratio(
+        _get(scaling, "exactly_once", "messages_per_s"),
+        _get(scaling, "at_least_once", "messages_per_s"),
+    )
+    summary["kafka_consumers_messages_per_s"] = {
+        members: run["messages_per_s"]
+        for members, run in (_get(scaling, "consumers") or {}).items()
+    }
     mlserver_kafka = _get(demo, "mlserver_kafka")
     summary["kafka_ratio_mlserver"] = _ratio(
         _get(mlserver_kafka, "kafka", "messages_per_s"),
@@ -163,7 +173,8 @@ def summarize(models: dict[str, dict], errors: dict[str, str]) -> dict[str, Any]
     summary["peak_rss_mb"] = peak_rss(models)
 
     for key in ("engine_ratio", "vs_per_request", "vs_libretranslate",
-                "transformer_overhead_p50_ms", "kafka_ratio", "cold_start_s"):
+                "transformer_overhead_p50_ms", "kafka_ratio", "kafka_eos_ratio",
+                "cold_start_s"):
         if summary.get(key) is None:
             reasons[key] = _reason_for(key, errors)
     if summary.get("kafka_ratio_mlserver") is None:
@@ -185,6 +196,7 @@ _PHASES_FOR = {
     "vs_libretranslate": ("libretranslate", "kserve"),
     "transformer_overhead_p50_ms": ("transformer",),
     "kafka_ratio": ("kafka_broker", "kafka"),
+    "kafka_eos_ratio": ("kafka_broker", "kafka_scaling"),
     "kafka_ratio_mlserver": ("kafka_broker", "mlserver_kafka"),
     "cold_start_s": ("kserve", "mlserver", "transformer"),
 }
@@ -264,6 +276,14 @@ def rows(models: dict[str, dict]) -> list[tuple]:
                               run["messages"] - run["received"], None, None))
                 direct = _get(data, phase, "direct_http")
                 table.append(_row(model, f"{label}: direct HTTP", TOP, direct))
+        scaling = _get(data, "kafka_scaling") or {}
+        runs = [(f"Kafka {members} consumer(s), at least once", run)
+                for members, run in (scaling.get("consumers") or {}).items()]
+        if scaling.get("exactly_once"):
+            runs.append(("Kafka 1 consumer, exactly once", scaling["exactly_once"]))
+        for label, run in runs:
+            table.append((model, label, TOP, run["messages_per_s"], None, None,
+                          run["messages"] - run["received"], None, None))
     return table
 
 

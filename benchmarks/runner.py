@@ -213,6 +213,7 @@ def kserve_phase(
                 phases.transformer_phase(run, model, workload, predictor)
             if broker is not None and settings.wants("kafka"):
                 phases.kafka_transformer_phase(run, model, workload, predictor, broker, outputs)
+                phases.kafka_guarantees_phase(run, model, workload, predictor, broker)
 
 
 def mlserver_phase(

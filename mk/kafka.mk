@@ -48,3 +48,16 @@ kafka-send: $(TRANSFORMER_ENV) ## send TEXTS to KAFKA_INPUT_TOPICS and print tra
 	$(VENVS)/transformer/bin/python -m argos_transformer.kafka.cli send \
 	  --bootstrap 127.0.0.1:$(KAFKA_PORT) --topic $(firstword $(subst $(KAFKA_COMMA), ,$(KAFKA_INPUT_TOPICS))) \
 	  --wait-output $(KAFKA_OUTPUT_TOPIC) $(TEXTS)
+
+# Kafka-only mode: the transformer image as an ingestion worker (no HTTP front door), configured by
+# the KAFKA_* environment (default: the local broker and the demo topics above), health and
+# metrics on HTTP_PORT (default 8090). Several may run side by side, each with its own HTTP_PORT.
+KAFKA_WORKER_HTTP_PORT ?= $(if $(filter command line environment,$(origin HTTP_PORT)),$(HTTP_PORT),8090)
+
+.PHONY: run-kafka
+run-kafka: $(TRANSFORMER_ENV) ## Kafka-only ingestion worker calling PREDICTOR_HOST (KAFKA_* env; health/metrics on HTTP_PORT, default 8090)
+	KAFKA_BOOTSTRAP_SERVERS="$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$(KAFKA_PORT)}" \
+	KAFKA_INPUT_TOPICS="$(KAFKA_INPUT_TOPICS)" KAFKA_OUTPUT_TOPIC="$(KAFKA_OUTPUT_TOPIC)" \
+	  exec $(VENVS)/transformer/bin/python -m argos_transformer --kafka_only \
+	  --model_name $(MODEL_NAME) --predictor_host $(PREDICTOR_HOST) \
+	  --predictor_protocol $(PREDICTOR_PROTOCOL) --http_port $(KAFKA_WORKER_HTTP_PORT) $(TRANSFORMER_ARGS)

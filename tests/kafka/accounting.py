@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,7 +62,8 @@ def expected_coordinates(broker: KafkaBroker, topic: str) -> set[tuple[int, int]
 
 
 def collect(
-    broker: KafkaBroker, output: str, dlq: str, inputs: set[tuple[int, int]], timeout: float
+    broker: KafkaBroker, output: str, dlq: str, inputs: set[tuple[int, int]], timeout: float,
+    read_committed: bool = False,
 ) -> Outcome:
     """Read output and DLQ until every input is accounted for in one of them (or timeout)."""
     outcome = Outcome()
@@ -72,7 +73,9 @@ def collect(
         outcome.dead = [r for r in records if r.topic == dlq]
         return inputs <= outcome.covered()
 
-    done(broker.read_all([output, dlq], until=done, timeout=timeout))
+    done(broker.read_all(
+        [output, dlq], until=done, timeout=timeout, read_committed=read_committed
+    ))
     return outcome
 
 
@@ -106,6 +109,44 @@ def assert_per_key_order(outputs: Sequence[Any]) -> None:
         firsts[record.key].append(int(_SEQ.search(record_id).group(1)))
     for key, sequence in firsts.items():
         assert sequence == sorted(sequence), f"key {key!r} out of order: {sequence[:20]}"
+
+
+def duplicates_keep_their_identity(outputs: list[Any]) -> int:
+    """Asserts that every repeated output is the same record again (same id, coordinates and
+    translation); returns how many repeats there are."""
+    first: dict[str, tuple] = {}
+    repeats = 0
+    for record in outputs:
+        body = json.loads(record.value)
+        seen = (coordinates(record), body["translation"], record.key)
+        if body["id"] in first:
+            repeats += 1
+            assert first[body["id"]] == seen, f"a duplicate changed: {body['id']}"
+        else:
+            first[body["id"]] = seen
+    return repeats
+
+
+def assert_answered_once(outcome: Outcome, inputs: set[tuple[int, int]]) -> None:
+    """Exactly once: every input has one output or dead letter, and none has two."""
+    answers = Counter(coordinates(record) for record in [*outcome.outputs, *outcome.dead])
+    repeated = {position: n for position, n in answers.items() if n > 1}
+    assert not repeated, f"{len(repeated)} inputs answered more than once: {list(repeated)[:10]}"
+    assert set(answers) == inputs
+
+
+def assert_translated(
+    outcome: Outcome, inputs: set[tuple[int, int]], prefix: str, count: int,
+    exactly_once: bool = False,
+) -> None:
+    """Every input accounted for (exactly once: answered once), the outputs are exactly
+    `good_records(prefix, count)` translated, in per-key order."""
+    assert_nothing_lost(outcome, inputs)
+    if exactly_once:
+        assert_answered_once(outcome, inputs)
+    assert outcome.output_ids() == {f"{prefix}-{n}" for n in range(count)}
+    assert_translations_correct(outcome.outputs)
+    assert_per_key_order(outcome.outputs)
 
 
 def stop_and_account(

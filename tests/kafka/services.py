@@ -13,6 +13,7 @@ import httpx
 
 from tests.support.availability import unavailable
 from tests.support.kafka import KafkaBroker, broker_missing_reason, unique
+from tests.support.metrics import metric_value
 from tests.support.predictor import kserve_predictor_command
 from tests.support.processes import ServerProcess, free_port, python_command
 
@@ -157,6 +158,13 @@ class Transformer:
 
     def metrics(self) -> str:
         return httpx.get(f"{self.base_url}/metrics", timeout=10).text
+
+    def lag_is_zero(self) -> bool:
+        """The consumer-lag gauge is reported and reads 0 (it is refreshed once a second)."""
+        metrics = self.metrics()
+        return "argos_kafka_consumer_lag{" in metrics and (
+            metric_value(metrics, "argos_kafka_consumer_lag") == 0
+        )
 
 
 TransformerFactory = Callable[..., Transformer]

@@ -28,6 +28,7 @@ from tests.kafka.accounting import (
     assert_translations_correct,
     collect,
     coordinates,
+    duplicates_keep_their_identity,
     expected_coordinates,
     good_records,
     stop_and_account,
@@ -84,22 +85,6 @@ def outputs(broker: KafkaBroker, topic: str, at_least: int, timeout: float = 90)
     records = broker.read_all(topic, until=lambda got: len(got) >= at_least, timeout=timeout)
     assert len(records) >= at_least, f"only {len(records)} of {at_least} outputs in {timeout}s"
     return records
-
-
-def duplicates_keep_their_identity(outputs_: list[Any]) -> int:
-    """Asserts that every repeated output is the same record again (same id, coordinates and
-    translation); returns how many repeats there are."""
-    first: dict[str, tuple] = {}
-    repeats = 0
-    for record in outputs_:
-        body = json.loads(record.value)
-        seen = (coordinates(record), body["translation"], record.key)
-        if body["id"] in first:
-            repeats += 1
-            assert first[body["id"]] == seen, f"a duplicate changed: {body['id']}"
-        else:
-            first[body["id"]] = seen
-    return repeats
 
 
 def membership_changes(log: str) -> list[str]:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 
 import pytest
 
@@ -96,3 +98,58 @@ def test_incomplete_settings_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         parse([], monkeypatch, {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", **env})
+
+
+MINIMAL = {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "KAFKA_INPUT_TOPICS": "in",
+           "KAFKA_OUTPUT_TOPIC": "out"}
+
+
+def test_exactly_once_is_transactional_and_reads_committed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = parse([], monkeypatch, {
+        **MINIMAL, "KAFKA_GROUP_ID": "g1", "KAFKA_PROCESSING_GUARANTEE": "exactly_once",
+        "KAFKA_TRANSACTION_TIMEOUT_MS": "5000",
+    })
+    assert settings.exactly_once
+    assert settings.consumer_config()["isolation_level"] == "read_committed"
+    producer = settings.producer_config()
+    assert producer["transactional_id"] == f"g1-{socket.gethostname()}-{os.getpid()}"
+    assert producer["transaction_timeout_ms"] == 5000
+    assert "enable_idempotence" not in producer, "a transactional producer is idempotent"
+    at_least_once = parse([], monkeypatch, MINIMAL)
+    assert not at_least_once.exactly_once
+    assert at_least_once.consumer_config()["isolation_level"] == "read_uncommitted"
+    assert "transactional_id" not in at_least_once.producer_config()
+
+
+def test_one_byte_limit_for_http_bodies_and_kafka_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The transformer's --max_record_bytes bounds Kafka record values too (no Kafka flag)."""
+    for name in list(os.environ):
+        if name.startswith("KAFKA_"):
+            monkeypatch.delenv(name)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--max_record_bytes", type=int, default=1 << 20)
+    KafkaSettings.add_arguments(parser)
+    args = parser.parse_args([
+        "--max_record_bytes", "4096", "--kafka_bootstrap_servers", "b:9092",
+        "--kafka_input_topics", "in", "--kafka_output_topic", "out",
+    ])
+    assert KafkaSettings.from_args(args).max_record_bytes == 4096
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--kafka_max_record_bytes", "4096"])
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"KAFKA_PROCESSING_GUARANTEE": "twice"}, "processing guarantee"),
+        ({"KAFKA_TRANSACTION_TIMEOUT_MS": "10"}, "transaction timeout"),
+        ({"KAFKA_DLQ_TOPIC": "in"}, "differ"),
+    ],
+)
+def test_bad_guarantee_settings_are_refused(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse([], monkeypatch, {**MINIMAL, **env})

@@ -39,6 +39,8 @@ CRD_FILES = (
     "knative/sources.knative.dev_kafkasources.yaml",
     "prometheus-operator/monitoring.coreos.com_podmonitors.yaml",
     "prometheus-operator/monitoring.coreos.com_prometheusrules.yaml",
+    "keda/keda.sh_scaledobjects.yaml",
+    "keda/keda.sh_triggerauthentications.yaml",
 )
 # Kubernetes version whose ObjectMeta schema (from kubernetes-validate) checks CRD metadata.
 OBJECT_META_VERSION = "1.37.0"

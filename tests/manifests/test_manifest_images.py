@@ -53,6 +53,9 @@ def _containers(resource: Resource) -> Iterator[tuple[str, dict[str, Any]]]:
     elif resource["kind"] in ("ServingRuntime", "ClusterServingRuntime"):
         for container in resource["spec"]["containers"]:
             yield key(resource), container
+    elif resource["kind"] == "Deployment":
+        for container in resource["spec"]["template"]["spec"]["containers"]:
+            yield key(resource), container
 
 
 def test_every_manifest_image_has_a_dockerfile_and_the_project_version(rendered: dict) -> None:

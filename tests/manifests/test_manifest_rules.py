@@ -215,3 +215,26 @@ def test_catches_namespace_mistakes(rendered: dict, kafka_settings: set) -> None
     assert "cluster-scoped but has namespace 'kserve-argos'" in found
     assert "namespace must be 'kserve-argos' (got None)" in found
     assert "the Namespace kserve-argos is not created" in found
+
+
+def test_catches_kafka_keda_mistakes(rendered: dict, kafka_settings: set) -> None:
+    resources = _copy(rendered, "kafka-keda")
+    worker = _named(resources, "Deployment", "translator-kafka-worker")["spec"]["template"]
+    worker["spec"]["terminationGracePeriodSeconds"] = 30  # the drain takes up to 60 s
+    worker["spec"]["containers"][0]["env"].append({"name": "KAFKA_LAG", "value": "1"})
+    scaled = _named(resources, "ScaledObject", "translator-kafka-worker")["spec"]
+    trigger = scaled["triggers"][0]["metadata"]
+    trigger["consumerGroupFromEnv"] = "KAFKA_GROUP"
+    trigger["lagThreshold"] = "0.5"
+    trigger["username"] = "translator"
+    scaled["maxReplicaCount"] = 0
+    found = _violations(resources, kafka_settings)
+    assert "KAFKA_LAG is not a setting the transformer reads" in found
+    assert "KAFKA_DRAIN_TIMEOUT_S 60 must be below terminationGracePeriodSeconds (30)" in found
+    assert "consumerGroupFromEnv KAFKA_GROUP is not in the target's environment" in found
+    assert "lagThreshold '0.5' is not a whole number" in found
+    assert "username is set on the trigger and in kafka-client" in found
+    assert "maxReplicaCount 0 must be at least 1 and minReplicaCount 0" in found
+    scaled["scaleTargetRef"]["name"] = "elsewhere"
+    found = _violations(resources, kafka_settings)
+    assert "scale target Deployment/elsewhere is not applied" in found

@@ -47,6 +47,7 @@ def test_every_scenario_has_an_overlay() -> None:
         "graphs",
         "kafka-source",
         "kafka-direct",
+        "kafka-keda",
         "monitoring",
         "explain",
     }
@@ -103,6 +104,21 @@ def test_unknown_crd_field_is_rejected(rendered: dict, crds: Crds) -> None:
     errors = resource_errors(isvc, crds)
     assert any("minReplica'" in error for error in errors), errors
     assert any("paht" in error for error in errors), errors
+
+
+def test_keda_resources_are_validated_strictly(rendered: dict, crds: Crds) -> None:
+    scaled = _first(rendered, "kafka-keda", "ScaledObject")
+    scaled["spec"]["minReplicas"] = 0  # typo of minReplicaCount
+    scaled["spec"]["triggers"][0]["metadata"]["lagThreshold"] = 100  # KEDA takes strings
+    auth = _first(rendered, "kafka-keda", "TriggerAuthentication")
+    auth["spec"]["secretTargetRef"][0]["param"] = auth["spec"]["secretTargetRef"][0].pop(
+        "parameter"
+    )
+    scaled_errors = resource_errors(scaled, crds)
+    auth_errors = resource_errors(auth, crds)
+    assert any("minReplicas'" in error for error in scaled_errors), scaled_errors
+    assert any("100 is not of type 'string'" in error for error in scaled_errors), scaled_errors
+    assert any("'parameter' is a required property" in error for error in auth_errors), auth_errors
 
 
 def test_wrong_crd_types_and_enums_are_rejected(rendered: dict, crds: Crds) -> None:

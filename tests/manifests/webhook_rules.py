@@ -452,37 +452,9 @@ def kafka_direct_violations(
     transformer = isvc.get("spec", {}).get("transformer")
     if not transformer:
         return []
-    container = transformer["containers"][0]
-    settings: dict[str, str] = {}
-    for source in container.get("envFrom") or []:
-        name = source.get("configMapRef", {}).get("name")
-        maps = [
-            item for item in of_kind(resources, "ConfigMap") if item["metadata"]["name"] == name
-        ]
-        if not maps:
-            return [f"{key(isvc)}: ConfigMap {name!r} is not applied"]
-        settings.update(maps[0].get("data") or {})
-    settings.update(
-        {item["name"]: item.get("value", "<from secret>") for item in container.get("env") or []}
-    )
-    kafka = {name: value for name, value in settings.items() if name.startswith("KAFKA_")}
+    found, kafka = kafka_settings_violations(key(isvc), transformer, resources, known_settings)
     if not kafka:
-        return []
-    found = [
-        f"{key(isvc)}: {name} is not a setting the transformer reads"
-        for name in sorted(set(kafka) - known_settings)
-    ]
-    if "KAFKA_BOOTSTRAP_SERVERS" not in kafka:
-        found.append(f"{key(isvc)}: Kafka settings without KAFKA_BOOTSTRAP_SERVERS")
-    for secret_ref in _secret_refs(container.get("env") or []):
-        keys = secret_keys(resources, secret_ref.get("name", ""))
-        if keys is None or secret_ref["key"] not in keys:
-            found.append(
-                f"{key(isvc)}: secret {secret_ref.get('name')}/{secret_ref['key']} is not applied"
-            )
-    cafile = kafka.get("KAFKA_SSL_CAFILE")
-    if cafile:
-        found += _mounted_secret_file(isvc, transformer, container, cafile, resources)
+        return found
     drain = kafka.get("KAFKA_DRAIN_TIMEOUT_S")
     if drain and "timeout" in transformer and float(drain) >= transformer["timeout"]:
         found.append(
@@ -497,26 +469,163 @@ def kafka_direct_violations(
     return found
 
 
+def container_environment(
+    container: dict[str, Any], resources: list[Resource]
+) -> tuple[dict[str, str], list[str]]:
+    """The container's environment (ConfigMap values and literal values; secret references
+    as "<from secret>"), and the ConfigMaps it names that are not applied."""
+    environment: dict[str, str] = {}
+    missing = []
+    for source in container.get("envFrom") or []:
+        name = source.get("configMapRef", {}).get("name")
+        maps = [
+            item for item in of_kind(resources, "ConfigMap") if item["metadata"]["name"] == name
+        ]
+        if not maps:
+            missing.append(name)
+            continue
+        environment.update(maps[0].get("data") or {})
+    environment.update(
+        {item["name"]: item.get("value", "<from secret>") for item in container.get("env") or []}
+    )
+    return environment, missing
+
+
+def kafka_settings_violations(
+    owner: str, pod: dict[str, Any], resources: list[Resource], known_settings: set[str]
+) -> tuple[list[str], dict[str, str]]:
+    """The Kafka settings of a pod's first container: known to the code, credentials and CA
+    file resolvable. Returns the violations and the KAFKA_* settings."""
+    container = pod["containers"][0]
+    environment, missing = container_environment(container, resources)
+    if missing:
+        return [f"{owner}: ConfigMap {name!r} is not applied" for name in missing], {}
+    kafka = {name: value for name, value in environment.items() if name.startswith("KAFKA_")}
+    if not kafka:
+        return [], {}
+    found = [
+        f"{owner}: {name} is not a setting the transformer reads"
+        for name in sorted(set(kafka) - known_settings)
+    ]
+    if "KAFKA_BOOTSTRAP_SERVERS" not in kafka:
+        found.append(f"{owner}: Kafka settings without KAFKA_BOOTSTRAP_SERVERS")
+    for secret_ref in _secret_refs(container.get("env") or []):
+        keys = secret_keys(resources, secret_ref.get("name", ""))
+        if keys is None or secret_ref["key"] not in keys:
+            found.append(
+                f"{owner}: secret {secret_ref.get('name')}/{secret_ref['key']} is not applied"
+            )
+    cafile = kafka.get("KAFKA_SSL_CAFILE")
+    if cafile:
+        found += _mounted_secret_file(owner, pod, container, cafile, resources)
+    return found, kafka
+
+
 def _mounted_secret_file(
-    isvc: Resource, transformer: dict, container: dict, path: str, resources: list[Resource]
+    owner: str, pod: dict, container: dict, path: str, resources: list[Resource]
 ) -> list[str]:
     for mount in container.get("volumeMounts") or []:
         prefix = mount["mountPath"].rstrip("/") + "/"
         if not path.startswith(prefix):
             continue
-        volume = next(
-            (v for v in transformer.get("volumes") or [] if v["name"] == mount["name"]), None
-        )
+        volume = next((v for v in pod.get("volumes") or [] if v["name"] == mount["name"]), None)
         if volume is None or "secret" not in volume:
-            return [f"{key(isvc)}: {path} is not on a Secret volume"]
+            return [f"{owner}: {path} is not on a Secret volume"]
         relative = path[len(prefix) :]
         items = volume["secret"].get("items")
         keys = secret_keys(resources, volume["secret"]["secretName"]) or set()
         present = {item["path"]: item["key"] for item in items} if items else {k: k for k in keys}
         if relative not in present or present[relative] not in keys:
-            return [f"{key(isvc)}: {path} is not a key of Secret {volume['secret']['secretName']}"]
+            return [f"{owner}: {path} is not a key of Secret {volume['secret']['secretName']}"]
         return []
-    return [f"{key(isvc)}: {path} is not under any volume mount"]
+    return [f"{owner}: {path} is not under any volume mount"]
+
+
+# ---------------------------------------------------------------- KEDA
+
+KEDA_SASL_MODES = {"plaintext", "scram_sha256", "scram_sha512", "oauthbearer", "gssapi"}
+DEFAULT_GRACE_PERIOD_S = 30
+
+
+def kafka_worker_violations(
+    deployment: Resource, resources: list[Resource], known_settings: set[str]
+) -> list[str]:
+    """A Deployment consuming Kafka: known settings, and a grace period longer than its drain."""
+    pod = deployment["spec"]["template"]["spec"]
+    found, kafka = kafka_settings_violations(key(deployment), pod, resources, known_settings)
+    drain = float(kafka.get("KAFKA_DRAIN_TIMEOUT_S", 20)) if kafka else None
+    grace = pod.get("terminationGracePeriodSeconds", DEFAULT_GRACE_PERIOD_S)
+    if drain is not None and drain >= grace:
+        found.append(
+            f"{key(deployment)}: KAFKA_DRAIN_TIMEOUT_S {drain:g} must be below "
+            f"terminationGracePeriodSeconds ({grace})"
+        )
+    return found
+
+
+def scaled_object_violations(scaled: Resource, resources: list[Resource]) -> list[str]:
+    """What only fails once KEDA runs it: the scale target and the environment its Kafka
+    triggers read, thresholds KEDA parses as integers, credentials that resolve."""
+    spec = scaled.get("spec", {})
+    ref = spec.get("scaleTargetRef", {})
+    kind = ref.get("kind", "Deployment")
+    targets = [item for item in of_kind(resources, kind) if item["metadata"]["name"] == ref["name"]]
+    if not targets:
+        return [f"{key(scaled)}: scale target {kind}/{ref['name']} is not applied"]
+    found = []
+    low, high = spec.get("minReplicaCount", 0), spec.get("maxReplicaCount", 100)
+    if high < max(low, 1):
+        found.append(
+            f"{key(scaled)}: maxReplicaCount {high} must be at least 1 and minReplicaCount {low}"
+        )
+    container = targets[0]["spec"]["template"]["spec"]["containers"][0]
+    environment, _ = container_environment(container, resources)
+    for trigger in spec.get("triggers") or []:
+        if trigger.get("type") != "kafka":
+            continue
+        found += _kafka_trigger_violations(key(scaled), trigger, environment, resources)
+    return found
+
+
+def _kafka_trigger_violations(
+    owner: str, trigger: dict[str, Any], environment: dict[str, str], resources: list[Resource]
+) -> list[str]:
+    found = []
+    metadata = trigger.get("metadata") or {}
+    for name in ("bootstrapServers", "consumerGroup", "topic"):
+        variable = metadata.get(f"{name}FromEnv")
+        if variable is None:
+            if name not in metadata and name != "topic":
+                found.append(f"{owner}: the kafka trigger has no {name}")
+            continue
+        if variable not in environment:
+            found.append(f"{owner}: {name}FromEnv {variable} is not in the target's environment")
+        elif name == "topic" and "," in environment[variable]:
+            found.append(f"{owner}: topicFromEnv {variable} names several topics; KEDA takes one")
+    for name in ("lagThreshold", "activationLagThreshold"):
+        value = metadata.get(name)
+        if value is not None and not (value.isdigit() and int(value) >= (name == "lagThreshold")):
+            found.append(f"{owner}: {name} {value!r} is not a whole number KEDA accepts")
+    if metadata.get("sasl", "none") not in KEDA_SASL_MODES | {"none"}:
+        found.append(f"{owner}: sasl {metadata['sasl']!r} is not a KEDA SASL mode")
+    auth = trigger.get("authenticationRef")
+    if auth is None:
+        return found
+    kind = auth.get("kind", "TriggerAuthentication")
+    matches = [
+        item for item in of_kind(resources, kind) if item["metadata"]["name"] == auth["name"]
+    ]
+    if not matches:
+        return [*found, f"{owner}: {kind} {auth['name']!r} is not applied"]
+    for target in matches[0]["spec"].get("secretTargetRef") or []:
+        keys = secret_keys(resources, target["name"])
+        if keys is None or target["key"] not in keys:
+            found.append(f"{owner}: secret {target['name']}/{target['key']} is not applied")
+        if target["parameter"] in metadata:
+            found.append(
+                f"{owner}: {target['parameter']} is set on the trigger and in {auth['name']}"
+            )
+    return found
 
 
 # ---------------------------------------------------------------- namespaces
@@ -554,5 +663,9 @@ def all_violations(resources: list[Resource], known_kafka_settings: set[str]) ->
         found += kafka_source_violations(source, resources)
     for sink in of_kind(resources, "KafkaSink"):
         found += kafka_sink_violations(sink, resources)
+    for deployment in of_kind(resources, "Deployment"):
+        found += kafka_worker_violations(deployment, resources, known_kafka_settings)
+    for scaled in of_kind(resources, "ScaledObject"):
+        found += scaled_object_violations(scaled, resources)
     found += namespace_violations(resources, "kserve-argos")
     return found

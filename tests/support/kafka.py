@@ -140,14 +140,18 @@ class KafkaBroker:
         topic: str | Sequence[str],
         until: Callable[[list[Any]], bool],
         timeout: float = 120.0,
+        read_committed: bool = False,
     ) -> list[Any]:
         """Every record of `topic` (or topics) from the beginning until `until(records)` holds
-        (or timeout).
+        (or timeout); with `read_committed`, only records of committed transactions.
 
         Uses manual assignment (no group), so it never disturbs the consumer group under test.
         """
         topics = [topic] if isinstance(topic, str) else list(topic)
-        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+            isolation_level="read_committed" if read_committed else "read_uncommitted",
+        )
         try:
             tps = [
                 TopicPartition(name, p)

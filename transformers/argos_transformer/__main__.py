@@ -2,7 +2,9 @@
 --predictor_host HOST:PORT --predictor_protocol v1|v2|grpc-v2 [--http_port 8080 ...]`.
 
 KServe's ModelServer flags are all accepted (its parser is the parent of this one); Kafka
-ingestion starts too when `--kafka_bootstrap_servers` / `KAFKA_BOOTSTRAP_SERVERS` is set.
+ingestion starts too when `--kafka_bootstrap_servers` / `KAFKA_BOOTSTRAP_SERVERS` is set. With
+`--kafka_only` the process is only a Kafka ingestion worker (`kafka_only.py`): no HTTP front
+door, health and metrics on `--http_port`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 
 from kserve import model_server
 
+from argos_transformer import kafka_only
 from argos_transformer.coalescing_client import CoalescingClient
 from argos_transformer.codecs.records import DEFAULT_MAX_RECORD_BYTES
 from argos_transformer.kafka.bridge import KafkaBridge
@@ -23,6 +26,7 @@ from argos_transformer.kafka.settings import KafkaSettings
 from argos_transformer.language_detection import ACCURACIES, LanguageDetector
 from argos_transformer.languages import DEFAULT_LANGUAGES, LanguageCatalog
 from argos_transformer.libretranslate_api import LibreTranslateApi
+from argos_transformer.listeners import rest_host
 from argos_transformer.model import TranslatorTransformer
 from argos_transformer.pipeline import PipelineLimits, TranslationPipeline
 from argos_transformer.predictor_client import PredictorClient
@@ -48,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     group = parser.add_argument_group("argos transformer")
     group.add_argument(
+        "--kafka_only", action="store_true",
+        help="Kafka ingestion only: no inference endpoints, health (/v2/health/live, "
+        "/v2/health/ready) and /metrics on --http_port; needs the Kafka settings",
+    )
+    group.add_argument(
         "--bind_host", default=None,
         help="address the HTTP and gRPC servers listen on (default: every interface, as KServe)",
     )
@@ -67,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--max_record_bytes", type=int, default=DEFAULT_MAX_RECORD_BYTES,
-        help="largest raw body / CloudEvent data accepted",
+        help="largest raw body, CloudEvent data or Kafka record value accepted (a larger Kafka "
+        "record is dead-lettered)",
     )
     group.add_argument(
         "--readiness_checks_predictor", type=_boolean, default=True,
@@ -160,6 +170,8 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as exc:
         parser.error(str(exc))
     pipeline = TranslationPipeline(upstream, limits)
+    if args.kafka_only:
+        sys.exit(run_kafka_only(parser, args, pipeline))
     model = TranslatorTransformer(
         args.model_name, pipeline, args.max_record_bytes, args.readiness_checks_predictor
     )
@@ -191,6 +203,24 @@ def main(argv: list[str] | None = None) -> None:
     )
     use_event_loop(args.event_loop)
     server.start([model])
+
+
+def run_kafka_only(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, pipeline: TranslationPipeline
+) -> int:
+    try:
+        settings = KafkaSettings.from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if settings is None:
+        parser.error("--kafka_only needs Kafka settings (KAFKA_BOOTSTRAP_SERVERS, ...)")
+    log.info(
+        "starting kafka-only predictor=%r group=%s guarantee=%s",
+        pipeline.client.describe(), settings.group_id, settings.processing_guarantee,
+    )
+    use_event_loop(args.event_loop)
+    return kafka_only.serve(KafkaBridge(settings, pipeline), rest_host(args.bind_host),
+                            args.http_port)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Kafka ingestion inside the transformer process: one background thread with its own event loop.
 
 `KafkaBridge(settings, client).start()` connects (retrying while the brokers are unreachable),
-joins the consumer group and runs the delivery engine; `stop()` drains it: stop polling, finish
+joins the consumer group and runs the delivery loop; `stop()` drains it: stop polling, finish
 in-flight records (bounded), commit, leave the group, flush the producer.
 
 `client` is the transformer's one predictor client: a `TranslationPipeline` (so records get the
@@ -19,20 +19,17 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kafka import AsyncConsumerRebalanceListener, KafkaConsumer, KafkaProducer
-from kafka.errors import KafkaError
+from kafka import AsyncConsumerRebalanceListener, KafkaConsumer
 from kafka.structs import TopicPartition
 
 from argos_transformer.codecs.job import TranslationJob
-from argos_transformer.kafka.consumer_loop import DeliveryEngine, IngestionFailed
-from argos_transformer.kafka.retry import Backoff
+from argos_transformer.kafka.clients import connect, new_producer
+from argos_transformer.kafka.delivery_loop import DeliveryLoop
+from argos_transformer.kafka.outcome import IngestionFailed
 from argos_transformer.kafka.settings import KafkaSettings
 from argos_transformer.pipeline import TranslationPipeline
 
 log = logging.getLogger("argos_transformer.kafka")
-
-CONNECT_BACKOFF = Backoff(base_s=0.5, cap_s=10.0)
-
 
 TERMINATE_GRACE_S = 60.0
 
@@ -57,14 +54,17 @@ def terminate_process(reason: str) -> None:
 
 
 class _RebalanceListener(AsyncConsumerRebalanceListener):
-    """Runs on kafka-python's IO thread; the engine's work runs on the bridge loop."""
+    """kafka-python awaits these on its IO thread, inside poll(). The work runs on the bridge
+    loop; they await its result without blocking the IO loop (heartbeats and responses go on)."""
 
-    def __init__(self, engine: DeliveryEngine, consumer: KafkaConsumer) -> None:
-        self._engine = engine
+    def __init__(self, delivery: DeliveryLoop, consumer: KafkaConsumer) -> None:
+        self._delivery = delivery
         self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        offsets = self._engine.partitions_revoked(revoked)
+        offsets = await self._delivery.on_loop(
+            self._consumer, lambda: self._delivery.partitions_revoked(revoked), {}
+        )
         if offsets:
             try:
                 await self._consumer.commit_async(offsets)
@@ -72,10 +72,14 @@ class _RebalanceListener(AsyncConsumerRebalanceListener):
                 log.warning("kafka commit on revoke failed: %r", exc)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        self._engine.partitions_assigned(assigned)
+        await self._delivery.on_loop(
+            self._consumer, lambda: self._delivery.partitions_assigned(assigned), None
+        )
 
     async def on_partitions_lost(self, lost: set[TopicPartition]) -> None:
-        self._engine.partitions_revoked(lost, lost=True)
+        await self._delivery.on_loop(
+            self._consumer, lambda: self._delivery.partitions_revoked(lost, lost=True), {}
+        )
 
 
 class KafkaBridge:
@@ -90,12 +94,23 @@ class KafkaBridge:
         self._on_failure = on_failure
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._engine: DeliveryEngine | None = None
+        self._delivery: DeliveryLoop | None = None
         self._lock = threading.Lock()
+        self._consuming = threading.Event()
+        self.failure: str | None = None
 
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def consuming(self) -> bool:
+        """Connected to the brokers and in the delivery loop."""
+        return self._consuming.is_set()
+
+    @property
+    def failed(self) -> bool:
+        return self.failure is not None
 
     def start(self) -> None:
         if self._thread is not None:
@@ -107,9 +122,9 @@ class KafkaBridge:
         """Drain and stop; True if it finished within `timeout` (default: drain timeout + 15s)."""
         self._stopping.set()
         with self._lock:
-            engine = self._engine
-        if engine is not None:
-            engine.request_stop()
+            delivery = self._delivery
+        if delivery is not None:
+            delivery.request_stop()
         if self._thread is None:
             return True
         self._thread.join(self.settings.drain_timeout_s + 15 if timeout is None else timeout)
@@ -125,65 +140,42 @@ class KafkaBridge:
             asyncio.run(self._main())
         except Exception:
             log.exception("kafka bridge crashed")
+            self.failure = "the Kafka bridge crashed; see the log"
             if self._on_failure is not None and not self._stopping.is_set():
-                self._on_failure("the Kafka bridge crashed; see the log")
+                self._on_failure(self.failure)
+        finally:
+            self._consuming.clear()
 
     async def _main(self) -> None:
-        clients = await self._connect()
+        clients = await connect(self.settings, self._stopping)
         if clients is None:
             return
         consumer, producer = clients
-        engine = DeliveryEngine(self.settings, consumer, producer, self._translate_job)
-        listener = _RebalanceListener(engine, consumer)
-
-        def subscribe() -> None:
-            consumer.subscribe(topics=list(self.settings.input_topics), listener=listener)
-
-        subscribe()
-        engine.resubscribe = subscribe
+        delivery = DeliveryLoop(
+            self.settings, consumer, producer, self._translate_job,
+            new_producer=lambda: new_producer(self.settings),
+        )
+        consumer.subscribe(
+            topics=list(self.settings.input_topics), listener=_RebalanceListener(delivery, consumer)
+        )
         with self._lock:
-            self._engine = engine
+            self._delivery = delivery
         if self._stopping.is_set():
-            engine.request_stop()
+            delivery.request_stop()
+        self._consuming.set()
         try:
-            await engine.run()
+            await delivery.run()
         finally:
+            self._consuming.clear()
             await _close_predictor_transport(self._pipeline)
-        failure: IngestionFailed | None = engine.failure
-        if failure is not None and self._on_failure is not None:
-            self._on_failure(str(failure))
+        failure: IngestionFailed | None = delivery.failure
+        if failure is not None:
+            self.failure = str(failure)
+            if self._on_failure is not None:
+                self._on_failure(self.failure)
 
     async def _translate_job(self, job: TranslationJob, headers: Mapping[str, str]) -> list[str]:
         return await self._pipeline.translate_job(job, headers)
-
-    async def _connect(self) -> tuple[KafkaConsumer, KafkaProducer] | None:
-        """Create the clients, retrying while the brokers are unreachable (until stopped)."""
-        loop = asyncio.get_running_loop()
-        servers = ",".join(self.settings.bootstrap_servers)
-        attempt = 0
-        while not self._stopping.is_set():
-            attempt += 1
-            try:
-                consumer = await loop.run_in_executor(
-                    None, lambda: KafkaConsumer(**self.settings.consumer_config())
-                )
-                try:
-                    producer = await loop.run_in_executor(
-                        None, lambda: KafkaProducer(**self.settings.producer_config())
-                    )
-                except BaseException:
-                    consumer.close(autocommit=False)
-                    raise
-                log.info("kafka connected bootstrap=%s attempt=%d", servers, attempt)
-                return consumer, producer
-            except KafkaError as exc:
-                delay = CONNECT_BACKOFF.delay(attempt)
-                log.warning(
-                    "kafka brokers %s unreachable (attempt %d, retrying in %.1fs): %r",
-                    servers, attempt, delay, exc,
-                )
-                await asyncio.to_thread(self._stopping.wait, delay)
-        return None
 
 
 async def _close_predictor_transport(pipeline: Any) -> None:

@@ -20,12 +20,17 @@ class PartitionOffsets:
     def __init__(self) -> None:
         self._pending: deque[int] = deque()  # taken, not yet below the done mark, ascending
         self._done: set[int] = set()
+        self._first_taken: int | None = None
         self._last_taken: int | None = None
         self._committable: int | None = None  # next offset to consume once all before are done
 
     def __len__(self) -> int:
         """Records taken and not yet done."""
         return len(self._pending) - len(self._done)
+
+    @property
+    def first_taken(self) -> int | None:
+        return self._first_taken
 
     @property
     def last_taken(self) -> int | None:
@@ -36,6 +41,8 @@ class PartitionOffsets:
         if self._last_taken is not None and offset <= self._last_taken:
             raise OffsetOrderError(f"offset {offset} is not after {self._last_taken}")
         self._pending.append(offset)
+        if self._first_taken is None:
+            self._first_taken = offset
         self._last_taken = offset
 
     def first_pending(self) -> int | None:

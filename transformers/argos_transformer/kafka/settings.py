@@ -13,8 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from argos_transformer.codecs.records import DEFAULT_MAX_RECORD_BYTES
+
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "GSSAPI")
+AT_LEAST_ONCE = "at_least_once"
+EXACTLY_ONCE = "exactly_once"
+PROCESSING_GUARANTEES = (AT_LEAST_ONCE, EXACTLY_ONCE)
 
 
 @dataclass(frozen=True)
@@ -22,15 +27,22 @@ class KafkaSettings:
     bootstrap_servers: tuple[str, ...]
     input_topics: tuple[str, ...]
     output_topic: str
-    dlq_topic: str | None = None
+    dead_letter_topic: str = ""  # "" = <output>.dlq
     group_id: str = "argos-translator"
     client_id: str = field(default_factory=lambda: f"argos-transformer-{socket.gethostname()}")
     auto_offset_reset: str = "earliest"
+    processing_guarantee: str = AT_LEAST_ONCE
+    # Exactly once: one transactional producer per process. "" = <group>-<host>-<pid>: unique
+    # among processes running side by side, and the same for a container restarted in its pod
+    # (python is PID 1 there), which then fences its previous incarnation at once.
+    transactional_id: str = ""
+    transaction_timeout_ms: int = 10_000
     # Delivery.
     max_in_flight: int = 64  # records being translated
     # records taken and not yet acknowledged by the broker; 0 = 4 x max_in_flight
     max_buffered: int = 0
-    max_record_bytes: int = 1 << 20
+    # the transformer's one byte limit (--max_record_bytes): larger values are dead-lettered
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
     commit_interval_s: float = 1.0
     # Transient faults: capped exponential backoff; 0 budget = retry forever.
     retry_backoff_s: float = 0.2
@@ -60,10 +72,22 @@ class KafkaSettings:
             raise ValueError("kafka: at least one input topic is required (KAFKA_INPUT_TOPICS)")
         if not self.output_topic:
             raise ValueError("kafka: an output topic is required (KAFKA_OUTPUT_TOPIC)")
-        if self.output_topic in self.input_topics or (
-            self.dlq_topic and self.dlq_topic in self.input_topics
-        ):
+        if not self.dead_letter_topic:
+            object.__setattr__(self, "dead_letter_topic", f"{self.output_topic}.dlq")
+        if not self.transactional_id:
+            object.__setattr__(
+                self, "transactional_id",
+                f"{self.group_id}-{socket.gethostname()}-{os.getpid()}",
+            )
+        if {self.output_topic, self.dead_letter_topic} & set(self.input_topics):
             raise ValueError("kafka: the output and DLQ topics must differ from the input topics")
+        if self.processing_guarantee not in PROCESSING_GUARANTEES:
+            raise ValueError(
+                f"kafka: processing guarantee must be one of {PROCESSING_GUARANTEES}, "
+                f"not {self.processing_guarantee!r}"
+            )
+        if self.transaction_timeout_ms < 1000:
+            raise ValueError("kafka: the transaction timeout must be at least 1000 ms")
         if self.max_in_flight < 1:
             raise ValueError("kafka: max in-flight must be at least 1")
         if self.max_buffered and self.max_buffered < self.max_in_flight:
@@ -83,12 +107,12 @@ class KafkaSettings:
             raise ValueError("kafka: a SASL security protocol needs --kafka_sasl_mechanism")
 
     @property
-    def buffered_limit(self) -> int:
-        return self.max_buffered or 4 * self.max_in_flight
+    def exactly_once(self) -> bool:
+        return self.processing_guarantee == EXACTLY_ONCE
 
     @property
-    def dead_letter_topic(self) -> str:
-        return self.dlq_topic or f"{self.output_topic}.dlq"
+    def buffered_limit(self) -> int:
+        return self.max_buffered or 4 * self.max_in_flight
 
     def connection_config(self) -> dict[str, Any]:
         """Settings shared by the consumer and producer: servers and security."""
@@ -114,6 +138,9 @@ class KafkaSettings:
     def consumer_config(self) -> dict[str, Any]:
         return {
             **self.connection_config(),
+            # Exactly once reads only committed input, and the committed offsets once no
+            # transaction still pending on them could move them (KIP-447's stable offsets).
+            "isolation_level": "read_committed" if self.exactly_once else "read_uncommitted",
             "group_id": self.group_id,
             "enable_auto_commit": False,
             "auto_offset_reset": self.auto_offset_reset,
@@ -130,16 +157,18 @@ class KafkaSettings:
         }
 
     def producer_config(self) -> dict[str, Any]:
-        # acks=all, one request in flight per broker: per-partition order survives the
-        # producer's own retries. Not idempotent: kafka-python 3.0.12's idempotent producer
-        # turns any non-retriable batch error (e.g. one translation over the output topic's
-        # max.message.bytes) into a fatal state that fails every later send, forever. Without
-        # it, only that record's send fails and it is dead-lettered. A producer retry may write
-        # a record twice; duplicates keep their id, as after any at-least-once redelivery.
-        return {
+        """At least once: acks=all, one request in flight per broker (per-partition order
+        survives the producer's own retries) and not idempotent: kafka-python 3.0.12's
+        idempotent producer turns any non-retriable batch error (e.g. one translation over the
+        output topic's max.message.bytes) into a fatal state that fails every later send,
+        forever. Without it, only that record's send fails and it is dead-lettered; a producer
+        retry may write a record twice (same id), as after any at-least-once redelivery.
+
+        Exactly once: transactional (hence idempotent), where such an error only aborts the
+        current transaction."""
+        config = {
             **self.connection_config(),
             "acks": "all",
-            "enable_idempotence": False,
             "max_in_flight_requests_per_connection": 1,
             "linger_ms": 5,
             "delivery_timeout_ms": int(self.produce_timeout_s * 1000),
@@ -147,6 +176,12 @@ class KafkaSettings:
             "max_request_size": max(1 << 20, 2 * self.max_record_bytes + 64 * 1024),
             "max_block_ms": 10_000,
         }
+        if self.exactly_once:
+            config["transactional_id"] = self.transactional_id
+            config["transaction_timeout_ms"] = self.transaction_timeout_ms
+        else:
+            config["enable_idempotence"] = False
+        return config
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
@@ -188,7 +223,10 @@ class KafkaSettings:
             value = values.get(flag)
             if flag in _STRUCTURAL or value is None or value == "":
                 continue
-            kwargs[flag.removeprefix("kafka_")] = (_parse_bool if kind is bool else kind)(value)
+            field_name = _FIELDS.get(flag, flag.removeprefix("kafka_"))
+            kwargs[field_name] = (_parse_bool if kind is bool else kind)(value)
+        if values.get("max_record_bytes") is not None:  # the transformer's own byte limit
+            kwargs["max_record_bytes"] = int(values["max_record_bytes"])
         return cls(**kwargs)
 
 
@@ -218,6 +256,14 @@ _FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("kafka_dlq_topic", "KAFKA_DLQ_TOPIC", str,
      "dead-letter topic for records that can never succeed (default <output>.dlq)"),
     ("kafka_group_id", "KAFKA_GROUP_ID", str, "consumer group (default argos-translator)"),
+    ("kafka_processing_guarantee", "KAFKA_PROCESSING_GUARANTEE", str,
+     "at_least_once (default) or exactly_once: outputs, dead letters and consumed offsets "
+     "committed in one Kafka transaction (read the output with isolation.level=read_committed)"),
+    ("kafka_transactional_id", "KAFKA_TRANSACTIONAL_ID", str,
+     "exactly once: this process's transactional id, unique among running processes "
+     "(default <group>-<host>-<pid>)"),
+    ("kafka_transaction_timeout_ms", "KAFKA_TRANSACTION_TIMEOUT_MS", int,
+     "exactly once: the broker aborts a transaction left open longer (default 10000)"),
     ("kafka_client_id", "KAFKA_CLIENT_ID", str, "client id (default argos-transformer-<host>)"),
     ("kafka_auto_offset_reset", "KAFKA_AUTO_OFFSET_RESET", str,
      "where a new group starts: earliest (default) or latest"),
@@ -226,8 +272,6 @@ _FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("kafka_max_buffered", "KAFKA_MAX_BUFFERED", int,
      "records held from poll to the broker's acknowledgement: translating, waiting for their "
      "partition's turn or being written (default 0 = 4 x max in-flight)"),
-    ("kafka_max_record_bytes", "KAFKA_MAX_RECORD_BYTES", int,
-     "larger record values go to the DLQ (default 1 MiB)"),
     ("kafka_commit_interval_s", "KAFKA_COMMIT_INTERVAL_S", float,
      "seconds between offset commits (default 1)"),
     ("kafka_retry_backoff_s", "KAFKA_RETRY_BACKOFF_S", float,
@@ -260,5 +304,7 @@ _FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("kafka_ssl_check_hostname", "KAFKA_SSL_CHECK_HOSTNAME", bool,
      "verify the broker host name (default true)"),
 )
-# Flags read explicitly in from_mapping; every other flag sets the field named without "kafka_".
+# Flags read explicitly in from_mapping; every other flag sets the field named without "kafka_",
+# or the one named here.
 _STRUCTURAL = frozenset({"kafka_bootstrap_servers", "kafka_input_topics", "kafka_output_topic"})
+_FIELDS = {"kafka_dlq_topic": "dead_letter_topic"}
