@@ -1,5 +1,5 @@
-"""The pod KServe runs for one rendered InferenceService component, as pod discovery sees it,
-and the ports its server listens on according to the manifests.
+"""The pod KServe runs for one rendered InferenceService component (or a rendered Deployment
+runs), as pod discovery sees it, and the ports its server listens on according to the manifests.
 
 KServe's controller labels every component pod with the InferenceService's name and the
 component (constants InferenceServicePodLabelKey and KServiceComponentLabel), on top of the
@@ -75,3 +75,31 @@ def component_pod(
         annotations=dict(component.spec.get("annotations") or {}),
         containers=containers,
     )
+
+
+def deployment_pod(deployment: Resource, name: str, ip: str) -> tuple[Pod, dict[str, int]]:
+    """The pod `name` (address `ip`) of a rendered Deployment, and the ports ("http",
+    "metrics") its first container serves: a transformer-image worker's --http_port."""
+    template = deployment["spec"]["template"]
+    containers = tuple(
+        Container(
+            container["name"],
+            tuple(
+                ContainerPort(port["containerPort"], port.get("name", ""),
+                              port.get("protocol", "TCP"))
+                for port in container.get("ports") or []
+            ),
+        )
+        for container in template["spec"]["containers"]
+    )
+    args = template["spec"]["containers"][0].get("args") or []
+    http = int(arg_value(args, "--http_port") or KSERVE_HTTP_PORT)
+    pod = Pod(
+        namespace=deployment["metadata"]["namespace"],
+        name=name,
+        ip=ip,
+        labels=dict(template["metadata"].get("labels") or {}),
+        annotations=dict(template["metadata"].get("annotations") or {}),
+        containers=containers,
+    )
+    return pod, {"http": http, "metrics": http}

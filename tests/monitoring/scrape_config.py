@@ -1,11 +1,12 @@
 """A Prometheus configuration that scrapes servers running on this machine the way the rendered
 PodMonitors scrape them in a cluster.
 
-Each local server stands in for the pod of one rendered InferenceService component
-(kserve_pods); the PodMonitors' jobs (pod_monitor) find it by its labels and relabel it. Pods
-get addresses from TEST-NET-1 (192.0.2.0/24, never routed), and a last relabelling step, the
-"pod network", turns `<pod ip>:<container port>` into the loopback address where that port's
-server really listens. A scrape port the PodMonitor gets wrong stays unroutable: target down.
+Each local server stands in for the pod of one rendered InferenceService component, or of a
+rendered Deployment (kserve_pods); the PodMonitors' jobs (pod_monitor) find it by its labels and
+relabel it. Pods get addresses from TEST-NET-1 (192.0.2.0/24, never routed), and a last
+relabelling step, the "pod network", turns `<pod ip>:<container port>` into the loopback
+address where that port's server really listens. A scrape port the PodMonitor gets wrong
+stays unroutable: target down.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.manifests.rendering import Resource, components, of_kind
-from tests.monitoring.kserve_pods import component_pod, served_ports
+from tests.monitoring.kserve_pods import component_pod, deployment_pod, served_ports
 from tests.monitoring.pod_monitor import Pod, scrape_jobs
 
 
@@ -23,9 +24,9 @@ from tests.monitoring.pod_monitor import Pod, scrape_jobs
 class LocalServer:
     """A server on this machine standing in for the pod `pod_name` of one component."""
 
-    overlay: str  # the overlay whose rendering holds the InferenceService
-    isvc: str
-    role: str  # "predictor" or "transformer"
+    overlay: str  # the overlay whose rendering holds the workload
+    workload: str  # the InferenceService's (or Deployment's) name
+    role: str  # "predictor", "transformer", or "deployment" for a Deployment's pod
     pod_name: str
     addresses: dict[str, str]  # "http" / "metrics" -> host:port where the server listens
 
@@ -41,14 +42,19 @@ def served_pods(rendered: dict[str, list[Resource]], servers: list[LocalServer])
     pods = []
     for number, server in enumerate(servers, start=1):
         resources = rendered[server.overlay]
-        isvc = next(
+        ip = f"192.0.2.{number}"
+        kind = "Deployment" if server.role == "deployment" else "InferenceService"
+        workload = next(
             item
-            for item in of_kind(resources, "InferenceService")
-            if item["metadata"]["name"] == server.isvc
+            for item in of_kind(resources, kind)
+            if item["metadata"]["name"] == server.workload
         )
-        component = next(c for c in components(isvc) if c.role == server.role)
-        ports = served_ports(component, resources)
-        pod = component_pod(component, resources, server.pod_name, f"192.0.2.{number}")
+        if kind == "Deployment":
+            pod, ports = deployment_pod(workload, server.pod_name, ip)
+        else:
+            component = next(c for c in components(workload) if c.role == server.role)
+            ports = served_ports(component, resources)
+            pod = component_pod(component, resources, server.pod_name, ip)
         addresses = {ports[role]: address for role, address in server.addresses.items()}
         pods.append(ServedPod(pod, addresses))
     return pods

@@ -64,11 +64,11 @@ class LiveStack:
 def start_kafka_ingestion(
     log_dir: Path, broker: KafkaBroker, topics: Topics, predictor_host: str
 ) -> Transformer:
-    """Kafka ingestion as the kafka-direct overlay runs it: the transformer with Kafka settings.
-    (The one place that knows how ingestion is started.)"""
+    """Kafka ingestion as the kafka-keda overlay's worker runs it: the transformer image in
+    Kafka-only mode. (The one place that knows how ingestion is started.)"""
     http_port = free_port()
     command = kafka_transformer_command(
-        predictor_host, broker, topics, http_port, "--bind_host", "127.0.0.1"
+        predictor_host, broker, topics, http_port, "--kafka_only", "--bind_host", "127.0.0.1"
     )
     server = ServerProcess(command, log_dir / f"kafka-transformer-{http_port}.log").start()
     server.wait_http_ok(f"http://127.0.0.1:{http_port}/v2/health/live", timeout=90)
@@ -196,8 +196,8 @@ def _local_servers(
                     "translator-mlserver-predictor-0",
                     {"http": f"{local}:{mlserver.http_port}",
                      "metrics": f"{local}:{mlserver.metrics_port}"}),
-        LocalServer("kafka-direct", "translator", "transformer", "translator-transformer-kafka-0",
-                    {"http": f"{local}:{kafka.http_port}"}),
+        LocalServer("kafka-keda", "translator-kafka-worker", "deployment",
+                    "translator-kafka-worker-0", {"http": f"{local}:{kafka.http_port}"}),
     ]
 
 

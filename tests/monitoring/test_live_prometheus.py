@@ -57,9 +57,12 @@ def test_each_server_is_one_target_labelled_as_in_the_cluster(live: LiveStack) -
         labels = by_pod[served.pod.name]["labels"]
         pod_labels = served.pod.labels
         assert labels.get("namespace") == served.pod.namespace, labels
-        assert labels.get("isvc") == pod_labels["serving.kserve.io/inferenceservice"], labels
+        isvc = pod_labels.get("serving.kserve.io/inferenceservice") or pod_labels.get(
+            "app.kubernetes.io/instance"
+        )
+        assert labels.get("isvc") == isvc, labels
         assert labels.get("component") == pod_labels["app.kubernetes.io/component"], labels
-        assert labels.get("container") == "kserve-container", labels
+        assert labels.get("container") == served.pod.containers[0].name, labels
         assert labels.get("job", "").startswith(f"{served.pod.namespace}/"), labels
 
 
