@@ -46,9 +46,14 @@ def apply_dry_run(cluster: ControlPlane, overlay: str) -> str:
         raise
 
 
-# An update from a stale cache loses the optimistic-concurrency race and is retried: under load
-# KServe reports some of those as warnings, which say nothing about the manifests.
-RETRIED_CONFLICT = "the object has been modified; please apply your changes to the latest version"
+# Reconciles from a stale cache lose a race with the API server and are retried: an update of an
+# object changed since (optimistic concurrency), or a create of one the previous reconcile made
+# and the cache has not seen yet. Under load KServe reports some of those as warnings, which say
+# nothing about the manifests (the overlay still has to end up Ready, as built).
+RETRIED_RACES = (
+    "the object has been modified; please apply your changes to the latest version",
+    "already exists",
+)
 
 
 def warnings(cluster: ControlPlane) -> list[str]:
@@ -57,7 +62,8 @@ def warnings(cluster: ControlPlane) -> list[str]:
         f"{event['involvedObject']['kind']}/{event['involvedObject']['name']}: "
         f"{event['reason']}: {event['message']}"
         for event in cluster.items("events")
-        if event["type"] == "Warning" and RETRIED_CONFLICT not in event["message"]
+        if event["type"] == "Warning"
+        and not any(race in event["message"] for race in RETRIED_RACES)
     ]
 
 
