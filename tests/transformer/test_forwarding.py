@@ -54,12 +54,15 @@ def test_only_authorization_request_id_and_traceparent_are_forwarded(
         assert caller_headers(upstream) == [FORWARDED, FORWARDED]
 
 
-def test_absent_headers_are_not_invented(
+def test_absent_headers_are_not_invented_but_a_request_gets_an_id(
     via_upstream: UpstreamTransformer, upstream: RecordingUpstream
 ) -> None:
     transformer = via_upstream("v1")
-    assert transformer.predict({"instances": ["hello"]}).status_code == 200
-    assert caller_headers(upstream) == [{}]
+    response = transformer.predict({"instances": ["hello"]})
+    assert response.status_code == 200
+    made = response.headers["x-request-id"]  # the caller learns the id its request went by
+    assert len(made) == 32
+    assert caller_headers(upstream) == [{"x-request-id": made}]
 
 
 def test_text_reaches_the_predictor_normalised_in_bounded_segments(
