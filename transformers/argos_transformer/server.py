@@ -13,11 +13,11 @@ from fastapi import FastAPI, Request, Response
 from kserve import model_server
 from kserve.model import BaseKServeModel
 
-from argos_protocol_kserve.server import ArgosModelServer, rejected
+from argos_protocol_kserve.server import ArgosModelServer
 from argos_transformer.dataplane import TransformerDataPlane
 from argos_transformer.errors import TransformerError
 from argos_transformer.request_ids import AssignRequestId
-from argos_transformer.responses import error_response
+from argos_transformer.responses import refused
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +29,8 @@ class Bridge(Protocol):
 
 
 async def transformer_error_handler(request: Request, exc: Exception) -> Response:
-    """A typed error is a known condition, never a defect of ours: one line, no traceback;
-    the caller's (4xx) at INFO, an upstream's or an overload's (5xx) at WARNING."""
     assert isinstance(exc, TransformerError)
-    level = logging.INFO if exc.status < 500 else logging.WARNING
-    rejected(request.url.path, exc.status, f"{exc.error_class}: {exc.message}", level)
-    return error_response(exc)
+    return refused(request.url.path, exc)
 
 
 class TransformerServer(ArgosModelServer):
