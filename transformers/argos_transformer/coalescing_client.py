@@ -196,7 +196,8 @@ class CoalescingClient:
                 translations = await self._send(key, texts, headers)
             except TransformerError as exc:
                 if len(batch) > 1 and not exc.transient:
-                    log.info("merged call refused (%s): retrying its %d callers one by one",
+                    # (each caller's own outcome is what gets logged)
+                    log.debug("merged call refused (%s): retrying its %d callers one by one",
                              exc.error_class, len(batch))
                     await asyncio.gather(*(self._call_alone(key, w) for w in batch))
                 else:
