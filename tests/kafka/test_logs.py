@@ -72,7 +72,7 @@ def test_a_flood_of_poison_records_logs_one_warning_each_and_no_error(
         json_predictor.host, "--kafka_only", "--log_format", "json", "--max_record_bytes", "4096"
     )
     # One record first: the lines of starting and joining the group are then behind us.
-    kafka_broker.produce(topics.input, [(None, b"warm-up")])
+    kafka_broker.produce(topics.input, [(None, b"\xffwarm-up")])
     dead_letters(kafka_broker, topics.dlq, 1)
     transformer.server.wait_until(lambda: DEAD_LETTERING in transformer.server.log())
     start = len(transformer.server.log())
