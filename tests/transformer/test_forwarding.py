@@ -4,8 +4,9 @@ per language pair — observed on a recording upstream server."""
 from __future__ import annotations
 
 import httpx
+from kserve import InferenceGRPCClient, InferInput, InferRequest
 
-from tests.transformer.conftest import UpstreamTransformer
+from tests.transformer.conftest import MODEL, UpstreamTransformer
 from tests.transformer.upstreams import RecordingUpstream
 
 # Headers httpx itself sends on every request; everything else must come from the caller.
@@ -63,6 +64,24 @@ def test_absent_headers_are_not_invented_but_a_request_gets_an_id(
     made = response.headers["x-request-id"]  # the caller learns the id its request went by
     assert len(made) == 32
     assert caller_headers(upstream) == [{"x-request-id": made}]
+
+
+async def test_a_grpc_call_forwards_its_request_id_or_gets_one(
+    via_upstream: UpstreamTransformer, upstream: RecordingUpstream
+) -> None:
+    transformer = via_upstream("v1")
+    text = InferInput(name="text", shape=[1], datatype="BYTES", data=["hello"])
+    client = InferenceGRPCClient(transformer.grpc_target, retries=0, timeout=30)
+    try:
+        for metadata in ((("x-request-id", "grpc-caller-1"),), None):
+            await client.infer(
+                InferRequest(model_name=MODEL, infer_inputs=[text]), headers=metadata
+            )
+    finally:
+        await client.close()
+    given, made = (headers.get("x-request-id", "") for headers in caller_headers(upstream))
+    assert given == "grpc-caller-1"
+    assert len(made) == 32
 
 
 def test_text_reaches_the_predictor_normalised_in_bounded_segments(

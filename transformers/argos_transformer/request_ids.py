@@ -1,7 +1,8 @@
 """The id a request is logged and forwarded under.
 
-The caller's `X-Request-Id` when it sends one (the shared server's `RequestContextMiddleware`
-has put it in the log context), else a new one made here; a CloudEvent without `X-Request-Id`
+The caller's `X-Request-Id` (or gRPC metadata) when it sends one (the shared server's
+`RequestContextMiddleware` and gRPC interceptor have put it in the log context), else a new one
+made here; a CloudEvent without `X-Request-Id`
 goes by its event id (`use_event_id`), a Kafka record by `kafka_record_id`. The id is sent on
 to the predictor as `X-Request-Id` (`headers.forwardable`), so both logs carry it, and back to
 the HTTP caller in the answer's `X-Request-Id`.
@@ -47,6 +48,13 @@ class AssignRequestId:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id.reset(token)
+
+
+def ensure_request_id() -> None:
+    """A request that reached the model with no id (a gRPC call without `x-request-id`
+    metadata) gets one, for its log lines and the predictor's."""
+    if not request_id.get():
+        request_id.set(new_request_id())
 
 
 def use_event_id(event_id: object, headers: Mapping[str, str]) -> None:
