@@ -125,6 +125,12 @@ def configure(
             name: {"handlers": ["stderr"], "level": level, "propagate": False} for name in loggers
         },
     }
+    # Python's warnings (a library's deprecation, say) as log records in the same format,
+    # rather than bare lines on stderr.
+    logging.captureWarnings(True)
+    config["loggers"]["py.warnings"] = {
+        "handlers": ["stderr"], "level": "WARNING", "propagate": False
+    }
     config["loggers"]["uvicorn.access"] = {
         "handlers": ["stderr"] if access_log else [],
         "level": "INFO" if access_log else "CRITICAL",

@@ -27,6 +27,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from grpc import StatusCode, aio
+from grpc_interceptor.exceptions import GrpcException
 from kserve import model_server
 from kserve.constants.constants import FASTAPI_APP_IMPORT_STRING
 from kserve.errors import (
@@ -178,7 +179,16 @@ def _grpc_client_error(ex: Exception) -> tuple[StatusCode | None, int]:
         return StatusCode.NOT_FOUND, logging.INFO
     if isinstance(ex, ServerNotReady):
         return StatusCode.UNAVAILABLE, logging.WARNING
+    if isinstance(ex, GrpcException):  # a typed error that names its own status
+        caller = ex.status_code in _CALLER_CODES
+        return ex.status_code, logging.INFO if caller else logging.WARNING
     return None, logging.ERROR
+
+
+_CALLER_CODES = frozenset({
+    StatusCode.INVALID_ARGUMENT, StatusCode.NOT_FOUND, StatusCode.OUT_OF_RANGE,
+    StatusCode.FAILED_PRECONDITION, StatusCode.UNAUTHENTICATED, StatusCode.PERMISSION_DENIED,
+})
 
 
 def grpc_address(bind_host: str | None, port: int) -> str:

@@ -203,3 +203,32 @@ def test_every_flag_passed_is_accepted_by_the_entrypoint(
     accepted = set(re.findall(r"(--[a-z_][a-z0-9_-]*)", help_texts[image]))
     assert flags, f"no flags found for {image}"
     assert flags <= accepted, f"{image} does not accept {sorted(flags - accepted)}"
+
+
+def test_every_server_in_the_cluster_logs_json(rendered: dict, help_texts: dict[str, str]) -> None:
+    """ARGOS_LOG_FORMAT=json on the KServe predictor, transformer and Kafka worker containers
+    (read by their entrypoints: their --help names it); the MLServer runtime's logging
+    settings are the JSON ones, at the path the image installs them."""
+    for image in HELP_COMMANDS:
+        assert "ARGOS_LOG_FORMAT" in help_texts[image], f"{image} does not read ARGOS_LOG_FORMAT"
+    problems = []
+    for overlay, where, container, dockerfile in our_containers(rendered):
+        label = f"{overlay} {where} ({dockerfile.image})"
+        if dockerfile.image in HELP_COMMANDS:
+            if env_value(container, "ARGOS_LOG_FORMAT") != "json":
+                problems.append(f"{label}: ARGOS_LOG_FORMAT is not json")
+            continue
+        path = env_value(container, "MLSERVER_LOGGING_SETTINGS") or ""
+        source = next(
+            (
+                REPO_ROOT / copy.sources[0] / path.removeprefix(copy.destination + "/")
+                for copy in dockerfile.final.copies()
+                if copy.from_stage is None and path.startswith(copy.destination + "/")
+            ),
+            None,
+        )
+        if source is None or not source.is_file():
+            problems.append(f"{label}: MLSERVER_LOGGING_SETTINGS {path!r} is not in the image")
+        elif "argos_protocol.logs.JsonFormatter" not in source.read_text():
+            problems.append(f"{label}: {path} does not format JSON")
+    assert problems == []

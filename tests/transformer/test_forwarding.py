@@ -4,8 +4,9 @@ per language pair — observed on a recording upstream server."""
 from __future__ import annotations
 
 import httpx
+from kserve import InferenceGRPCClient, InferInput, InferRequest
 
-from tests.transformer.conftest import UpstreamTransformer
+from tests.transformer.conftest import MODEL, UpstreamTransformer
 from tests.transformer.upstreams import RecordingUpstream
 
 # Headers httpx itself sends on every request; everything else must come from the caller.
@@ -54,12 +55,33 @@ def test_only_authorization_request_id_and_traceparent_are_forwarded(
         assert caller_headers(upstream) == [FORWARDED, FORWARDED]
 
 
-def test_absent_headers_are_not_invented(
+def test_absent_headers_are_not_invented_but_a_request_gets_an_id(
     via_upstream: UpstreamTransformer, upstream: RecordingUpstream
 ) -> None:
     transformer = via_upstream("v1")
-    assert transformer.predict({"instances": ["hello"]}).status_code == 200
-    assert caller_headers(upstream) == [{}]
+    response = transformer.predict({"instances": ["hello"]})
+    assert response.status_code == 200
+    made = response.headers["x-request-id"]  # the caller learns the id its request went by
+    assert len(made) == 32
+    assert caller_headers(upstream) == [{"x-request-id": made}]
+
+
+async def test_a_grpc_call_forwards_its_request_id_or_gets_one(
+    via_upstream: UpstreamTransformer, upstream: RecordingUpstream
+) -> None:
+    transformer = via_upstream("v1")
+    text = InferInput(name="text", shape=[1], datatype="BYTES", data=["hello"])
+    client = InferenceGRPCClient(transformer.grpc_target, retries=0, timeout=30)
+    try:
+        for metadata in ((("x-request-id", "grpc-caller-1"),), None):
+            await client.infer(
+                InferRequest(model_name=MODEL, infer_inputs=[text]), headers=metadata
+            )
+    finally:
+        await client.close()
+    given, made = (headers.get("x-request-id", "") for headers in caller_headers(upstream))
+    assert given == "grpc-caller-1"
+    assert len(made) == 32
 
 
 def test_text_reaches_the_predictor_normalised_in_bounded_segments(

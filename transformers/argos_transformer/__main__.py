@@ -10,7 +10,6 @@ door, health and metrics on `--http_port`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -18,6 +17,8 @@ import time
 
 from kserve import model_server
 
+from argos_protocol import logs
+from argos_protocol_kserve.server import use_event_loop
 from argos_transformer import kafka_only
 from argos_transformer.coalescing_client import CoalescingClient
 from argos_transformer.codecs.records import DEFAULT_MAX_RECORD_BYTES
@@ -26,13 +27,15 @@ from argos_transformer.kafka.settings import KafkaSettings
 from argos_transformer.language_detection import ACCURACIES, LanguageDetector
 from argos_transformer.languages import DEFAULT_LANGUAGES, LanguageCatalog
 from argos_transformer.libretranslate_api import LibreTranslateApi
-from argos_transformer.listeners import rest_host
 from argos_transformer.model import TranslatorTransformer
 from argos_transformer.pipeline import PipelineLimits, TranslationPipeline
 from argos_transformer.predictor_client import PredictorClient
 from argos_transformer.server import TransformerServer
 
 log = logging.getLogger("argos_transformer")
+
+LOGGERS = ("argos_transformer", "argos_protocol_kserve", "kserve", "kserve.trace", "uvicorn",
+           "uvicorn.error", "kafka")
 
 LIMIT_FLAGS = {
     "max_texts": "texts per request (or record)",
@@ -101,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in LIMIT_FLAGS.items():
         group.add_argument(f"--{name}", type=int, default=getattr(defaults, name), help=help_text)
     KafkaSettings.add_arguments(parser)
+    logs.add_arguments(parser)
     # KServe logs a latency line per request by default; the same latencies are Prometheus
     # histograms, and the line costs 0.3-0.5 ms of CPU per request (docs/benchmarks.md).
     parser.set_defaults(enable_latency_logging=False)
@@ -115,34 +119,19 @@ def _boolean(value: str) -> bool:
     raise argparse.ArgumentTypeError(f"not a boolean: {value!r}")
 
 
-def configure_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
-    )
-    log.addHandler(handler)
-    log.setLevel(os.environ.get("ARGOS_LOG_LEVEL", "INFO").upper())
-    log.propagate = False
-
-
-def use_event_loop(choice: str) -> None:
-    """KServe's `--event-loop`: auto means uvloop when installed (lower per-request overhead).
-    ModelServer runs `asyncio.run`, so the policy decides the loop."""
-    if choice == "asyncio":
-        return
-    try:
-        import uvloop
-    except ImportError:
-        if choice == "uvloop":
-            raise
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+def configure_logging(args: argparse.Namespace) -> None:
+    logs.configure(logs.log_format(args.log_format), LOGGERS, access_log=args.enable_access_log)
+    # kafka-python reports every reconnect at INFO; its warnings and errors are worth a line
+    logging.getLogger("kafka").setLevel(max(logging.WARNING, log.getEffectiveLevel()))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging()
+    try:
+        configure_logging(args)
+    except ValueError as exc:  # a bad $ARGOS_LOG_FORMAT
+        parser.error(str(exc))
     if not args.predictor_host:
         parser.error("--predictor_host is required (host:port of the predictor)")
     if args.workers != 1:
@@ -219,7 +208,7 @@ def run_kafka_only(
         pipeline.client.describe(), settings.group_id, settings.processing_guarantee,
     )
     use_event_loop(args.event_loop)
-    return kafka_only.serve(KafkaBridge(settings, pipeline), rest_host(args.bind_host),
+    return kafka_only.serve(KafkaBridge(settings, pipeline), args.bind_host or "0.0.0.0",
                             args.http_port)
 
 

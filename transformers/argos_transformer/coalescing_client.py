@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from argos_protocol import TextTranslation, TranslationOptions
+from argos_protocol.logs import REQUEST_ID_HEADER, request_id
 from argos_transformer import metrics
 from argos_transformer.errors import TransformerError, TransformerOverloaded
 from argos_transformer.headers import forwardable
@@ -126,7 +127,7 @@ class CoalescingClient:
                 f"predictor (limit {self.max_waiting_texts}); retry later",
                 self.retry_after_s,
             )
-        forwarded = forwardable(headers)
+        forwarded = forwardable(headers, request_id.get())  # the caller's id, when it has one
         waiter = _Waiter(texts, forwarded, loop.create_future())
         key = (source, target, forwarded.get("authorization"), options)
         state.waiting.setdefault(key, deque()).append(waiter)
@@ -188,11 +189,15 @@ class CoalescingClient:
         try:
             metrics.CALLERS_PER_UPSTREAM_CALL.observe(len(batch))
             texts = [text for waiter in batch for text in waiter.texts]
+            headers = _common_headers(batch)
+            # (this task's log lines name the callers' common id: none when merged ids differ)
+            request_id.set(headers.get(REQUEST_ID_HEADER))
             try:
-                translations = await self._send(key, texts, _common_headers(batch))
+                translations = await self._send(key, texts, headers)
             except TransformerError as exc:
                 if len(batch) > 1 and not exc.transient:
-                    log.info("merged call refused (%s): retrying its %d callers one by one",
+                    # (each caller's own outcome is what gets logged)
+                    log.debug("merged call refused (%s): retrying its %d callers one by one",
                              exc.error_class, len(batch))
                     await asyncio.gather(*(self._call_alone(key, w) for w in batch))
                 else:
@@ -216,6 +221,7 @@ class CoalescingClient:
             self._dispatch(state)
 
     async def _call_alone(self, key: CallKey, waiter: _Waiter) -> None:
+        request_id.set(waiter.headers.get(REQUEST_ID_HEADER))  # (its own task, from gather)
         try:
             result = await self._send(key, waiter.texts, waiter.headers)
         except Exception as exc:

@@ -6,7 +6,6 @@ Shapes: `codecs/libretranslate.py`; detection: `language_detection.py`; HTML: `h
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -26,9 +25,7 @@ from argos_transformer.html_text import HtmlError, HtmlFragment, translate_fragm
 from argos_transformer.language_detection import Detection, LanguageDetector
 from argos_transformer.languages import LANGUAGE_NAMES, LanguageCatalog
 from argos_transformer.pipeline import TranslationPipeline
-from argos_transformer.responses import error_response, json_response
-
-log = logging.getLogger(__name__)
+from argos_transformer.responses import json_response, refused
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # LibreTranslate answers every request with these (browser clients rely on them).
@@ -103,9 +100,7 @@ class LibreTranslateApi:
             content = await work
         except TransformerError as exc:
             metrics.LIBRETRANSLATE_REQUESTS.labels(endpoint, str(exc.status)).inc()
-            log.info("libretranslate_error endpoint=%s status=%s error=%r",
-                     endpoint, exc.status, exc.message)
-            response = error_response(exc)
+            response = refused(f"/{endpoint}", exc)
             response.headers.update(CORS_HEADERS)
             return response
         return self._ok(endpoint, content)

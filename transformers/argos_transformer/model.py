@@ -32,6 +32,7 @@ from argos_transformer.codecs.v1 import encode_v1
 from argos_transformer.codecs.v2 import decode_v2
 from argos_transformer.errors import InputTooLarge, InvalidInput, TransformerError, protocol_errors
 from argos_transformer.pipeline import TranslationPipeline
+from argos_transformer.request_ids import ensure_request_id, use_event_id
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,9 @@ class TranslatorTransformer(Model):
             raise
 
     def _decode(self, payload: Any, headers: dict[str, str]) -> Prepared:
+        ensure_request_id()
         if isinstance(payload, CloudEvent):
+            use_event_id(payload.get("id"), headers)
             job, context = decode_event(payload, self.max_record_bytes)
             return Prepared(job, context)
         if isinstance(payload, InferRequest):

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from argos_protocol.logs import REQUEST_ID_HEADER
 from argos_transformer.codecs.job import TranslationJob
 from argos_transformer.codecs.records import encode_record
 from argos_transformer.kafka.faults import Fault
@@ -82,8 +83,10 @@ def dead_letter_record(
     attempts: int,
     record_id: str | None = None,
     now: dt.datetime | None = None,
+    request_id: str | None = None,
 ) -> OutboundRecord:
-    """The original key, value and headers, unchanged, plus headers saying what went wrong."""
+    """The original key, value and headers, unchanged, plus headers saying what went wrong
+    and, when the original has none, `x-request-id` (the id both logs name the record by)."""
     moment = now or dt.datetime.now(dt.UTC)
     error_headers: Headers = [
         (HEADER_ERROR_CLASS, fault.error_class.encode()),
@@ -94,7 +97,10 @@ def dead_letter_record(
         (HEADER_ERROR_TIME, moment.isoformat(timespec="milliseconds").encode()),
     ]
     coordinates = source_headers(record, record_id or coordinates_id(record))
-    headers = [*(record.headers or []), *coordinates, *error_headers]
+    original = record.headers or []
+    if request_id and all(name.lower() != REQUEST_ID_HEADER for name, _ in original):
+        coordinates.append((REQUEST_ID_HEADER, request_id.encode()))
+    headers = [*original, *coordinates, *error_headers]
     return OutboundRecord(topic, record.key, record.value, headers)
 
 

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
+from argos_protocol.logs import request_context
 from argos_transformer.codecs.job import TranslationJob
 from argos_transformer.codecs.records import decode_record_value
 from argos_transformer.headers import forwardable
@@ -27,6 +28,7 @@ from argos_transformer.kafka.outbound import (
 from argos_transformer.kafka.partitions import PartitionState
 from argos_transformer.kafka.retry import Backoff, RetryBudget
 from argos_transformer.kafka.settings import KafkaSettings
+from argos_transformer.request_ids import kafka_record_id
 
 log = logging.getLogger("argos_transformer.kafka")
 
@@ -59,13 +61,19 @@ class RecordOutcomes:
         self._retrying = 0  # records currently retrying a transient fault, for the logs
 
     async def outcome(self, state: PartitionState, record: InboundRecord) -> OutboundRecord:
-        try:
-            return await self._translate_or_dead_letter(state, record)
-        except (asyncio.CancelledError, Abandoned):
-            raise
-        except Exception as exc:  # a defect must not stall the partition
-            log.exception("kafka unexpected failure on record %s", coordinates_id(record))
-            return self.dead_letter(record, Fault.of(exc), 1, None)
+        """(Run as the record's own task: its log lines, and the predictor's, carry its id.)"""
+        with request_context(self._request_id(record)):
+            try:
+                return await self._translate_or_dead_letter(state, record)
+            except (asyncio.CancelledError, Abandoned):
+                raise
+            except Exception as exc:  # a defect must not stall the partition
+                log.exception("kafka unexpected failure on record %s", coordinates_id(record))
+                return self.dead_letter(record, Fault.of(exc), 1, None)
+
+    @staticmethod
+    def _request_id(record: InboundRecord) -> str:
+        return kafka_record_id(record.topic, record.partition, record.offset, record.headers)
 
     async def _translate_or_dead_letter(
         self, state: PartitionState, record: InboundRecord
@@ -141,7 +149,8 @@ class RecordOutcomes:
             fault.message,
         )
         return dead_letter_record(
-            self.settings.dead_letter_topic, record, fault, attempts, record_id
+            self.settings.dead_letter_topic, record, fault, attempts, record_id,
+            request_id=self._request_id(record),
         )
 
 
