@@ -138,6 +138,7 @@ def test_texts_go_whole_in_bounded_calls_with_identity_headers(
         headers={"x-request-id": "explain-1", "x-other": "kept here"},
     )
     assert explanations(response) == [{"translation": t.upper()} for t in texts]
+    assert "x-other" not in response.headers  # the answer's own headers, not the request's
     calls = upstream.infer_requests()
     assert [call.path for call in calls] == [EXPLAIN, EXPLAIN]  # --texts_per_call 3
     assert [call.body["instances"] for call in calls] == [texts[:3], texts[3:]]
