@@ -4,13 +4,13 @@
 text), `source` (a language code or `"auto"`), `target`, `format` (`text` or `html`),
 `alternatives` (0-10), `api_key` (accepted, ignored) -> `{"translatedText", "alternatives"?
 (when asked for), "detectedLanguage"? (when the source was `auto`: {"confidence": 0-100,
-"language"})}`.
+"language"})}`. `POST /detect`: `q` -> `[{"confidence", "language"}, ...]`, best first.
+Errors are `{"error": message}`.
 
 Beyond LibreTranslate: `return_scores` (true/false, the V1/V2 parameter of the same name) adds
 `"score"`, the model's confidence in each translation (0-1, as V1's `score`). LibreTranslate's
 clients ignore a field they do not know; without `return_scores` the answer is LibreTranslate's
-exactly. `POST /detect`: `q` -> `[{"confidence", "language"}, ...]`, best first.
-Errors are `{"error": message}`.
+exactly.
 """
 
 from __future__ import annotations
