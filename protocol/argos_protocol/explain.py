@@ -40,7 +40,7 @@ from typing import Any
 from argos_protocol import fields
 from argos_protocol.errors import InvalidRequest
 from argos_protocol.fields import TextRule
-from argos_protocol.options import ALTERNATIVES
+from argos_protocol.options import ALTERNATIVES, TranslationOptions
 from argos_protocol.request import TranslationRequest
 from argos_protocol.v1 import parse_v1
 
@@ -99,12 +99,17 @@ class TextExplanation:
 def parse_explain_v1(body: Any, text_rule: TextRule = fields.text) -> TranslationRequest:
     """A V1 `:explain` body: the rules of `:predict`, without `alternatives`."""
     request = parse_v1(body, text_rule)
-    if request.options.alternatives:
+    check_explain_options(request.options)
+    return request
+
+
+def check_explain_options(options: TranslationOptions) -> None:
+    """The options of an explain request (read by `parse_v1`) are ones it can honour."""
+    if options.alternatives:
         raise InvalidRequest(
             f"parameters.{ALTERNATIVES} is not available with :explain, which explains the "
             "best translation; ask :predict for alternatives"
         )
-    return request
 
 
 def v1_explanations(results: Sequence[TextExplanation]) -> dict[str, list[dict[str, Any]]]:

@@ -24,6 +24,16 @@ def test_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     assert parse([], monkeypatch) is None
 
 
+def test_output_scores_off_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    minimal = {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "KAFKA_INPUT_TOPICS": "in",
+               "KAFKA_OUTPUT_TOPIC": "out"}
+    assert parse([], monkeypatch, minimal).output_scores is False
+    flagged = parse(["--kafka_output_scores", "yes"], monkeypatch, minimal)
+    assert flagged.output_scores is True
+    with pytest.raises(SystemExit):  # argparse: "not a boolean: 'maybe'"
+        parse(["--kafka_output_scores", "maybe"], monkeypatch, minimal)
+
+
 def test_environment_configures_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = parse([], monkeypatch, {
         "KAFKA_BOOTSTRAP_SERVERS": "b1:9092, b2:9092",
@@ -40,8 +50,10 @@ def test_environment_configures_everything(monkeypatch: pytest.MonkeyPatch) -> N
         "KAFKA_SASL_PASSWORD": "secret",
         "KAFKA_SSL_CAFILE": "/etc/ca.pem",
         "KAFKA_SSL_CHECK_HOSTNAME": "false",
+        "KAFKA_OUTPUT_SCORES": "true",
     })
     assert settings is not None
+    assert settings.output_scores is True
     assert settings.bootstrap_servers == ("b1:9092", "b2:9092")
     assert settings.input_topics == ("in-a", "in-b")
     assert settings.dead_letter_topic == "dead"

@@ -1,7 +1,8 @@
 """LibreTranslate-compatible API on the transformer, against the real predictor: LibreTranslate's
 request and answer shapes (JSON and form bodies, list `q`, `/detect`, `source: auto` with
 `detectedLanguage`, `alternatives`, `format: html`, `/frontend/settings`), its Python client
-libretranslatepy, and a 400 naming the field for every bad value."""
+libretranslatepy, and a 400 naming the field for every bad value; beyond LibreTranslate, the
+model's confidence (`score`) when `return_scores` asks for it."""
 
 from __future__ import annotations
 
@@ -110,6 +111,33 @@ def test_alternatives_as_libretranslate_gives_them(
         transformer, json={"q": ENGLISH[3], "source": "en", "target": "es", "alternatives": 0}
     )
     assert none_asked.json() == {"translatedText": SPANISH[3]}
+
+
+def test_return_scores_adds_the_predictors_confidence_only_when_asked(
+    transformer: RunningTransformer, predictor: RunningPredictor
+) -> None:
+    direct = httpx.post(
+        f"{predictor.base_url}/v1/models/translator:predict",
+        json={"instances": ENGLISH[:3], "parameters": {"return_scores": True}}, timeout=30,
+    ).json()["predictions"]
+    one = translate(
+        transformer, json={"q": ENGLISH[0], "source": "en", "target": "es", "return_scores": True}
+    ).json()
+    assert list(one) == ["translatedText", "score"]
+    assert one["translatedText"] == SPANISH[0]
+    assert 0 < one["score"] <= 1
+    assert one["score"] == pytest.approx(direct[0]["score"], rel=1e-6)
+    many = translate(  # a form gives it as a string; with alternatives and auto too
+        transformer,
+        data={"q": ENGLISH[:3], "source": "auto", "target": "es", "return_scores": "true",
+              "alternatives": "1"},
+    ).json()
+    assert list(many) == ["translatedText", "alternatives", "score", "detectedLanguage"]
+    assert many["score"] == pytest.approx([p["score"] for p in direct], rel=1e-6)
+    for not_asked in (False, "false", ""):
+        answer = translate(transformer, data={"q": ENGLISH[0], "source": "en", "target": "es",
+                                              "return_scores": not_asked})
+        assert answer.json() == {"translatedText": SPANISH[0]}, answer.text
 
 
 HTML = (
@@ -223,6 +251,13 @@ def test_languages(transformer: RunningTransformer) -> None:
          "Invalid request: q[1] is HTML that cannot be read"),
         ({"q": "Hi.", "source": "auto", "target": "fr"},
          "Invalid request: source 'auto': no configured language translates into 'fr'"),
+        ({"q": "Hi.", "source": "en", "target": "es", "return_scores": "yes"},
+         "Invalid request: return_scores parameter must be true or false, got 'yes'"),
+        ({"q": "Hi.", "source": "en", "target": "es", "return_scores": 1},
+         "Invalid request: return_scores parameter must be true or false, got 1"),
+        ({"q": "<p>Hi.</p>", "source": "en", "target": "es", "format": "html",
+          "return_scores": True},
+         "Invalid request: return_scores is not available with format html"),
     ],
 )
 def test_errors_are_400_with_an_error_field(

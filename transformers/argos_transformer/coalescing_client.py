@@ -27,6 +27,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from argos_protocol import TextTranslation, TranslationOptions
 from argos_protocol.logs import REQUEST_ID_HEADER, request_id
@@ -139,6 +140,17 @@ class CoalescingClient:
             state.dispatch_scheduled = True
             loop.call_soon(self._dispatch_scheduled, state)
         return await waiter.future
+
+    async def explain(
+        self,
+        texts: Sequence[str],
+        source: str | None,
+        target: str | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Explanations go to the predictor as they come: it batches concurrent explains
+        itself, and an explanation is never shared with a translation call."""
+        return await self.client.explain(texts, source, target, headers)
 
     def describe(self) -> str:
         return f"{self.client.describe()}, up to {self.max_calls_in_flight} calls in flight"

@@ -129,11 +129,13 @@ class LibreTranslateApi:
                 TextTranslation(text)
                 for text in await translate_fragments(fragments, translate)
             ]
-        elif libre.alternatives:
-            results = await self.pipeline.translate_results(libre.job(source), headers)
         else:
-            translations = await self.pipeline.translate_job(libre.job(source), headers)
-            results = [TextTranslation(text) for text in translations]
+            job = libre.job(source)
+            if job.options.plain:
+                translations = await self.pipeline.translate_job(job, headers)
+                results = [TextTranslation(text) for text in translations]
+            else:
+                results = await self.pipeline.translate_results(job, headers)
         return encode_libre(libre, results, detected)
 
     async def _detect(self, request: Request) -> list[dict[str, Any]]:

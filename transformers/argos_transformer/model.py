@@ -4,6 +4,11 @@ translate it through the pipeline (predict), encode the answer like the request 
 KServe's ModelServer runs it; the request reaches `preprocess` as a V1 dict/list/str, raw bytes
 (non-JSON content type), an `InferRequest` (V2 REST and gRPC) or a `CloudEvent`
 (see `TransformerDataPlane`).
+
+KServe's `:explain` verb runs preprocess, `explain`, postprocess. KServe's own `explain` posts to
+an `explainer_host`; here the predictor is the explainer (it serves `:explain` itself), so
+`explain` asks it through the same client and pipeline as `predict`: same headers forwarded,
+deadline, limits and typed errors.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from kserve import Model
 from kserve.protocol.infer_type import InferRequest
 
 from argos_protocol import TextTranslation, fields, v2_outputs
+from argos_protocol.explain import EXPLANATIONS, check_explain_options
 from argos_protocol_kserve.tensors import translation_response
 from argos_transformer import metrics
 from argos_transformer.codecs.cloudevents import EventContext, decode_event, encode_reply
@@ -53,6 +59,11 @@ class Translated:
     translations: list[str]
     # with alternatives and scores, when the job's options asked for them
     results: list[TextTranslation] | None = None
+
+
+@dataclass(frozen=True)
+class Explained:
+    explanations: list[dict[str, Any]]  # the predictor's, one per text, in order
 
 
 class TranslatorTransformer(Model):
@@ -125,12 +136,34 @@ class TranslatorTransformer(Model):
         results = await self.pipeline.translate_results(payload.job, headers)
         return Translated(payload, [result.translation for result in results], results)
 
+    async def explain(
+        self, payload: Prepared, headers: dict[str, str] | None = None
+    ) -> Explained:
+        """A V1 body's texts explained by the predictor (`TranslationPipeline.explain_job`)."""
+        job = payload.job
+        try:
+            if payload.event is not None or payload.request is not None or (
+                job.shape is not ReplyShape.V1
+            ):
+                raise InvalidInput(
+                    f"explanations take a V1 body ({{'instances': [...]}}) at "
+                    f"/v1/models/{self.name}:explain"
+                )
+            with protocol_errors():
+                check_explain_options(job.options)
+        except TransformerError as exc:
+            metrics.ERRORS.labels(exc.error_class).inc()
+            raise
+        return Explained(await self.pipeline.explain_job(job, headers))
+
     async def postprocess(
         self,
-        result: Translated,
+        result: Translated | Explained,
         headers: dict[str, str] | None = None,
         response_headers: dict[str, str] | None = None,
     ) -> Any:
+        if isinstance(result, Explained):
+            return {EXPLANATIONS: result.explanations}
         job, translations = result.prepared.job, result.translations
         if result.prepared.event is not None:
             return encode_reply(job, translations, result.prepared.event, self.name, result.results)

@@ -2,6 +2,10 @@
 (grouped by language pair, in bounded calls run concurrently), re-join. `translate_results`
 does the same with the job's options (alternatives, scores), joined per text.
 
+`explain_job` sends each text whole to the predictor's `:explain` (grouped and bounded the same
+way, not normalised nor cut: the explanation's spans are offsets into the caller's text, and the
+predictor explains a text sentence by sentence itself).
+
 `TranslationPipeline` offers the same `translate(texts, source, target, headers)` and `ready()`
 as `PredictorClient`, so the Kafka bridge can be given either; with the pipeline, Kafka records
 get the same normalisation and long-text splitting as HTTP requests.
@@ -82,6 +86,19 @@ class TranslationPipeline:
             for layout, results in zip(layouts, parts, strict=True)
         ]
 
+    async def explain_job(
+        self, job: TranslationJob, headers: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The predictor's explanation of each text of `job`, in order."""
+
+        async def explain() -> list[dict[str, Any]]:
+            self._check_size(job)
+            pieces = [[text] for text in job.texts]
+            explained = await self._grouped(job, pieces, headers, self.client.explain)
+            return [explanations[0] for explanations in explained]
+
+        return await self._counted(explain())
+
     async def ready(self) -> bool:
         return await self.client.ready()
 
@@ -102,33 +119,56 @@ class TranslationPipeline:
     ) -> tuple[list[Layout], list[list[T]]]:
         """Each text's layout and its segments' translations, in order."""
         layouts = self._lay_out(job)
-        # segments grouped by language pair; each remembers where its translation goes
+        segments = [list(layout.segments) for layout in layouts]
+        return layouts, await self._grouped(job, segments, headers, translate)
+
+    async def _grouped(
+        self,
+        job: TranslationJob,
+        pieces: list[list[str]],
+        headers: Mapping[str, str] | None,
+        translate: Callable[
+            [list[str], str | None, str | None, Mapping[str, str] | None], Awaitable[list[T]]
+        ],
+    ) -> list[list[T]]:
+        """`translate`'s answer for each piece of each text (`pieces[i]` are text i's), in
+        calls of one language pair and at most `texts_per_call` pieces, run concurrently."""
+        # pieces grouped by language pair; each remembers where its answer goes
         groups: dict[Pair, list[tuple[int, int, str]]] = {}
-        for text_index, ((_, source, target), layout) in enumerate(
-            zip(job.items(), layouts, strict=True)
+        for text_index, ((_, source, target), text_pieces) in enumerate(
+            zip(job.items(), pieces, strict=True)
         ):
             group = groups.setdefault((source, target), [])
             group.extend(
-                (text_index, segment_index, segment)
-                for segment_index, segment in enumerate(layout.segments)
+                (text_index, piece_index, piece) for piece_index, piece in enumerate(text_pieces)
             )
         calls: list[tuple[list[tuple[int, int, str]], Awaitable[list[T]]]] = []
         size = self.limits.texts_per_call
-        for (source, target), segments in groups.items():
-            for start in range(0, len(segments), size):
-                chunk = segments[start : start + size]
-                texts = [segment for _, _, segment in chunk]
+        for (source, target), group in groups.items():
+            for start in range(0, len(group), size):
+                chunk = group[start : start + size]
+                texts = [piece for _, _, piece in chunk]
                 calls.append((chunk, translate(texts, source, target, headers)))
         results = await self._run_all([call for _, call in calls])
-        translated: list[list[Any]] = [[None] * len(layout.segments) for layout in layouts]
-        for (chunk, _), translations in zip(calls, results, strict=True):
-            for (text_index, segment_index, _), translation in zip(
-                chunk, translations, strict=True
-            ):
-                translated[text_index][segment_index] = translation
-        return layouts, translated
+        answers: list[list[Any]] = [[None] * len(text_pieces) for text_pieces in pieces]
+        for (chunk, _), chunk_answers in zip(calls, results, strict=True):
+            for (text_index, piece_index, _), answer in zip(chunk, chunk_answers, strict=True):
+                answers[text_index][piece_index] = answer
+        return answers
 
     def _lay_out(self, job: TranslationJob) -> list[Layout]:
+        self._check_size(job)
+        layouts = []
+        for index, text in enumerate(job.texts):
+            layout = lay_out(normalize(text), self.limits.max_segment_chars)
+            if not layout.segments:
+                where = "text" if len(job.texts) == 1 else f"text {index}"
+                raise InvalidInput(f"{where} is empty after normalising whitespace")
+            metrics.SEGMENTS_PER_TEXT.observe(len(layout.segments))
+            layouts.append(layout)
+        return layouts
+
+    def _check_size(self, job: TranslationJob) -> None:
         limits = self.limits
         if not job.texts:
             raise InvalidInput("no text to translate")
@@ -141,15 +181,6 @@ class TranslationPipeline:
             raise InputTooLarge(
                 f"{total} characters in one request; the limit is {limits.max_request_chars}"
             )
-        layouts = []
-        for index, text in enumerate(job.texts):
-            layout = lay_out(normalize(text), limits.max_segment_chars)
-            if not layout.segments:
-                where = "text" if len(job.texts) == 1 else f"text {index}"
-                raise InvalidInput(f"{where} is empty after normalising whitespace")
-            metrics.SEGMENTS_PER_TEXT.observe(len(layout.segments))
-            layouts.append(layout)
-        return layouts
 
     async def _run_all(self, calls: list[Awaitable[list[T]]]) -> list[list[T]]:
         """Run the calls at most `parallel_calls` at a time; the first failure cancels the rest."""

@@ -16,11 +16,11 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Mapping, Sequence
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from argos_protocol import TextTranslation, TranslationOptions
 from argos_transformer import metrics
-from argos_transformer.errors import PredictorTimeout, TransformerError
+from argos_transformer.errors import InvalidInput, PredictorTimeout, TransformerError
 from argos_transformer.headers import forwardable
 from argos_transformer.upstream_grpc import GrpcTransport, grpc_target
 from argos_transformer.upstream_rest import RestTransport
@@ -112,6 +112,32 @@ class PredictorClient:
                 texts, source, target, options, forwardable(headers)
             ),
             len(texts),
+        )
+
+    async def explain(
+        self,
+        texts: Sequence[str],
+        source: str | None,
+        target: str | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The predictor's explanations of `texts` (its V1 `:explain`), one object per text.
+
+        Only a V1 predictor is asked: the Open Inference Protocol (V2 REST and gRPC) has no
+        explain verb, so with those the caller gets a 400 saying so."""
+        if self.protocol != "v1":
+            raise InvalidInput(
+                f":explain goes to the predictor's V1 API, and this transformer calls its "
+                f"predictor over {self.protocol} (--predictor_protocol); ask the predictor's "
+                f"/v1/models/{self.model_name}:explain directly, or run the transformer with "
+                "--predictor_protocol v1"
+            )
+        if not texts:
+            return []
+        transport = self._transport()
+        assert isinstance(transport, RestTransport)  # the V1 protocol's transport
+        return await self._timed(
+            transport.explain(texts, source, target, forwardable(headers)), len(texts)
         )
 
     async def _timed(self, call: Awaitable[T], texts: int) -> T:

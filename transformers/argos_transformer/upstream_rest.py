@@ -17,6 +17,7 @@ import aiohttp
 import orjson
 
 from argos_protocol import TextTranslation, TranslationOptions
+from argos_protocol.explain import EXPLANATIONS
 from argos_protocol.v2 import flatten
 from argos_transformer import predictor_options
 from argos_transformer.errors import (
@@ -51,6 +52,7 @@ class RestTransport:
         self._infer_url = base_url + (
             f"/v2/models/{model_name}/infer" if v2 else f"/v1/models/{model_name}:predict"
         )
+        self._explain_url = base_url + f"/v1/models/{model_name}:explain"
         self._ready_url = base_url + (
             f"/v2/models/{model_name}/ready" if v2 else f"/v1/models/{model_name}"
         )
@@ -70,7 +72,9 @@ class RestTransport:
         target: str | None,
         headers: Mapping[str, str],
     ) -> list[str]:
-        document = await self._post(self._body(texts, source, target, headers), headers)
+        document = await self._post(
+            self._infer_url, self._body(texts, source, target, headers), headers
+        )
         translations = _v2_translations(document) if self.v2 else _v1_translations(document)
         return _checked(translations, len(texts))
 
@@ -85,12 +89,32 @@ class RestTransport:
         """Like `infer`, asking for the alternatives and scores of `options`."""
         body = self._body(texts, source, target, headers)
         body.setdefault("parameters", {}).update(predictor_options.parameters(options))
-        document = await self._post(body, headers)
+        document = await self._post(self._infer_url, body, headers)
         if self.v2:
             return predictor_options.from_v2_outputs(_v2_outputs(document), len(texts), options)
         return predictor_options.from_v1_predictions(
             _v1_translations(document), len(texts), options
         )
+
+    async def explain(
+        self,
+        texts: Sequence[str],
+        source: str | None,
+        target: str | None,
+        headers: Mapping[str, str],
+    ) -> list[dict[str, Any]]:
+        """The predictor's V1 `:explain` answer for `texts`: one explanation object per text,
+        as the predictor wrote it (the transformer adds nothing to an explanation)."""
+        document = await self._post(self._explain_url, _v1_body(texts, source, target), headers)
+        explanations = document.get(EXPLANATIONS) if isinstance(document, dict) else None
+        if not isinstance(explanations, list) or len(explanations) != len(texts):
+            count = len(explanations) if isinstance(explanations, list) else "no list of"
+            raise PredictorFailed(
+                f"predictor answered {count} explanations for {len(texts)} texts"
+            )
+        if not all(isinstance(explanation, dict) for explanation in explanations):
+            raise PredictorFailed("predictor answered an explanation that is not an object")
+        return explanations
 
     def _body(
         self,
@@ -103,20 +127,20 @@ class RestTransport:
             return _v2_body(texts, source, target, headers.get("x-request-id"))
         return _v1_body(texts, source, target)
 
-    async def _post(self, body: dict, headers: Mapping[str, str]) -> Any:
+    async def _post(self, url: str, body: dict, headers: Mapping[str, str]) -> Any:
         """The predictor's JSON answer to `body` (a typed error for anything but a 200)."""
         data, request_headers = orjson.dumps(body), {**headers, **_JSON}
         for attempt in (1, 2):
             try:
                 async with self._session.post(
-                    self._infer_url, data=data, headers=request_headers
+                    url, data=data, headers=request_headers
                 ) as response:
                     content = await response.read()
                     status, response_headers = response.status, response.headers
                 break
             except aiohttp.ServerDisconnectedError as exc:
                 # A pooled keep-alive connection the predictor had just closed: translating
-                # is safe to repeat, so try once more on a fresh connection.
+                # (and explaining) is safe to repeat, so try once more on a fresh connection.
                 if attempt == 2:
                     raise self._transport_error(exc) from exc
             except aiohttp.ClientError as exc:

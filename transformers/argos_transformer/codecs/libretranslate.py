@@ -6,6 +6,11 @@ text), `source` (a language code or `"auto"`), `target`, `format` (`text` or `ht
 (when asked for), "detectedLanguage"? (when the source was `auto`: {"confidence": 0-100,
 "language"})}`. `POST /detect`: `q` -> `[{"confidence", "language"}, ...]`, best first.
 Errors are `{"error": message}`.
+
+Beyond LibreTranslate: `return_scores` (true/false, the V1/V2 parameter of the same name) adds
+`"score"`, the model's confidence in each translation (0-1, as V1's `score`). LibreTranslate's
+clients ignore a field they do not know; without `return_scores` the answer is LibreTranslate's
+exactly.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from argos_protocol import TextTranslation, TranslationOptions, fields
-from argos_protocol.options import MAX_ALTERNATIVES
+from argos_protocol.options import MAX_ALTERNATIVES, RETURN_SCORES
 from argos_transformer.codecs.job import ReplyShape, TranslationJob
 from argos_transformer.errors import InvalidInput, protocol_errors
 
@@ -31,12 +36,13 @@ class LibreRequest:
     many: bool  # q was a list: answer with lists
     html: bool
     alternatives: int
+    scores: bool = False
 
     def job(self, source: str | None) -> TranslationJob:
         """The texts as a job from `source` (the given or the detected one)."""
         return TranslationJob(
             self.texts, source, self.target, shape=ReplyShape.V1,
-            options=TranslationOptions(alternatives=self.alternatives),
+            options=TranslationOptions(alternatives=self.alternatives, return_scores=self.scores),
         )
 
 
@@ -55,8 +61,14 @@ def decode_libre(params: Mapping[str, Any]) -> LibreRequest:
     target = fields.language_code(params["target"], "target")
     assert target is not None  # checked present above
     source = None if params["source"] == AUTO else fields.language_code(params["source"], "source")
+    scores = _return_scores(params)
+    if scores and text_format == "html":
+        raise InvalidInput(
+            f"Invalid request: {RETURN_SCORES} is not available with format html, whose texts "
+            "are translated piece by piece; use format text"
+        )
     return LibreRequest(
-        texts, source, target, many, text_format == "html", _alternatives(params)
+        texts, source, target, many, text_format == "html", _alternatives(params), scores
     )
 
 
@@ -96,18 +108,30 @@ def _alternatives(params: Mapping[str, Any]) -> int:
     return value
 
 
+def _return_scores(params: Mapping[str, Any]) -> bool:
+    """`return_scores`: a boolean (a form gives it as "true"/"false"), false when absent."""
+    value = params.get(RETURN_SCORES)
+    if value is None or value == "":
+        return False
+    return fields.boolean(value, f"Invalid request: {RETURN_SCORES} parameter")
+
+
 def encode_libre(
     request: LibreRequest,
     results: Sequence[TextTranslation],
     detected: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The answer: `alternatives` when asked for (other translations, each once, never the
-    translation itself: as LibreTranslate filters them), `detectedLanguage` when detected."""
+    translation itself: as LibreTranslate filters them), `score` when asked for,
+    `detectedLanguage` when detected."""
     translated = [result.translation for result in results]
     answer: dict[str, Any] = {"translatedText": translated if request.many else translated[0]}
     if request.alternatives:
         alternatives = [_distinct(result) for result in results]
         answer["alternatives"] = alternatives if request.many else alternatives[0]
+    if request.scores:
+        scores = [result.confidence for result in results]
+        answer["score"] = scores if request.many else scores[0]
     if detected is not None:
         answer["detectedLanguage"] = [detected] * len(results) if request.many else detected
     return answer

@@ -12,6 +12,7 @@ in a pipeline. The client keeps one transport per event loop, so the bridge's lo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
@@ -22,6 +23,7 @@ from typing import Any
 from kafka import AsyncConsumerRebalanceListener, KafkaConsumer
 from kafka.structs import TopicPartition
 
+from argos_protocol import TextTranslation, TranslationOptions
 from argos_transformer.codecs.job import TranslationJob
 from argos_transformer.kafka.clients import connect, new_producer
 from argos_transformer.kafka.delivery_loop import DeliveryLoop
@@ -32,6 +34,9 @@ from argos_transformer.pipeline import TranslationPipeline
 log = logging.getLogger("argos_transformer.kafka")
 
 TERMINATE_GRACE_S = 60.0
+# With KAFKA_OUTPUT_SCORES the predictor is asked for scores only (a record's own options are
+# not read: an output record holds one translation per text).
+SCORES = TranslationOptions(return_scores=True)
 
 
 def terminate_process(reason: str) -> None:
@@ -174,8 +179,13 @@ class KafkaBridge:
             if self._on_failure is not None:
                 self._on_failure(self.failure)
 
-    async def _translate_job(self, job: TranslationJob, headers: Mapping[str, str]) -> list[str]:
-        return await self._pipeline.translate_job(job, headers)
+    async def _translate_job(
+        self, job: TranslationJob, headers: Mapping[str, str]
+    ) -> list[TextTranslation]:
+        if self.settings.output_scores:
+            scored = dataclasses.replace(job, options=SCORES)
+            return await self._pipeline.translate_results(scored, headers)
+        return [TextTranslation(t) for t in await self._pipeline.translate_job(job, headers)]
 
 
 async def _close_predictor_transport(pipeline: Any) -> None:

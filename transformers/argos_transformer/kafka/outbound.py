@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import orjson
 
+from argos_protocol import TextTranslation
 from argos_protocol.logs import REQUEST_ID_HEADER
 from argos_transformer.codecs.job import TranslationJob
 from argos_transformer.codecs.records import encode_record
@@ -63,16 +64,25 @@ def source_headers(record: InboundRecord, record_id: str) -> Headers:
 
 
 def translation_record(
-    topic: str, record: InboundRecord, job: TranslationJob, translations: Sequence[str]
+    topic: str,
+    record: InboundRecord,
+    job: TranslationJob,
+    results: Sequence[TextTranslation],
+    scores: bool = False,
 ) -> OutboundRecord:
-    """`{"id", "translation", "source", "target"}` under the input's key.
+    """`{"id", "translation", "source", "target", "score"?}` under the input's key; `score`
+    (the model's 0-1 confidence) with `scores`.
 
-    A record holding several texts (a V1 body) gets a list of translations, in order.
+    A record holding several texts (a V1 body) gets lists of translations and scores, in order.
     """
     record_id = job.id or coordinates_id(record)
-    translation: Any = translations[0] if len(job.texts) == 1 else list(translations)
-    body = encode_record(job, translation)
+    one = len(job.texts) == 1
+    translations = [result.translation for result in results]
+    body = encode_record(job, translations[0] if one else translations)
     body["id"] = record_id
+    if scores:
+        confidences = [result.confidence for result in results]
+        body["score"] = confidences[0] if one else confidences
     return OutboundRecord(topic, record.key, orjson.dumps(body), source_headers(record, record_id))
 
 

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
+from argos_protocol import TextTranslation
 from argos_protocol.logs import request_context
 from argos_transformer.codecs.job import TranslationJob
 from argos_transformer.codecs.records import decode_record_value
@@ -32,7 +33,8 @@ from argos_transformer.request_ids import kafka_record_id
 
 log = logging.getLogger("argos_transformer.kafka")
 
-TranslateJob = Callable[[TranslationJob, Mapping[str, str]], Awaitable[list[str]]]
+# One result per text of the job, with its score when the settings ask for scores.
+TranslateJob = Callable[[TranslationJob, Mapping[str, str]], Awaitable[list[TextTranslation]]]
 
 
 class IngestionFailed(RuntimeError):
@@ -94,12 +96,14 @@ class RecordOutcomes:
             while True:
                 attempt += 1
                 try:
-                    translations = await self._translate_job(job, headers)
-                    if len(translations) != len(job.texts):
+                    results = await self._translate_job(job, headers)
+                    if len(results) != len(job.texts):
                         raise ValueError(
-                            f"{len(translations)} translations for {len(job.texts)} texts"
+                            f"{len(results)} translations for {len(job.texts)} texts"
                         )
-                    return translation_record(settings.output_topic, record, job, translations)
+                    return translation_record(
+                        settings.output_topic, record, job, results, settings.output_scores
+                    )
                 except Exception as exc:  # classified below
                     fault = Fault.of(exc)
                 if not fault.transient:

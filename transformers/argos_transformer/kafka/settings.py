@@ -50,6 +50,8 @@ class KafkaSettings:
     retry_budget_s: float = 0.0
     produce_timeout_s: float = 120.0
     drain_timeout_s: float = 20.0
+    # Output records carry "score", the model's confidence in the translation (0-1).
+    output_scores: bool = False
     # Group membership.
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
@@ -253,6 +255,9 @@ _FLAGS: tuple[tuple[str, str, Any, str], ...] = (
      "comma-separated host:port list; enables Kafka ingestion"),
     ("kafka_input_topics", "KAFKA_INPUT_TOPICS", str, "comma-separated topics to translate"),
     ("kafka_output_topic", "KAFKA_OUTPUT_TOPIC", str, "topic for translations"),
+    ("kafka_output_scores", "KAFKA_OUTPUT_SCORES", bool,
+     "output records carry \"score\", the model's confidence in the translation, 0-1 "
+     "(default false)"),
     ("kafka_dlq_topic", "KAFKA_DLQ_TOPIC", str,
      "dead-letter topic for records that can never succeed (default <output>.dlq)"),
     ("kafka_group_id", "KAFKA_GROUP_ID", str, "consumer group (default argos-translator)"),
