@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from benchmarks import report
-from benchmarks.runner import Run, run_model
+from benchmarks.run_context import Run
+from benchmarks.runner import run_model
 from benchmarks.settings import COMPONENTS, build_settings
 
 

@@ -11,18 +11,15 @@ import os
 import subprocess
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from benchmarks import kafka_path, servers, targets
 from benchmarks.argos_install import argos_environment
 from benchmarks.loadgen import Call, LoadResult, run_load, run_paired, warm_up
+from benchmarks.run_context import Run
 from benchmarks.settings import CONCURRENCY, REPO_ROOT, BenchSettings, ModelLoad
 from benchmarks.workload import Workload
-from tests.support.kafka import KafkaBroker
-from tests.support.processes import venv_python
-
-if TYPE_CHECKING:
-    from benchmarks.runner import Run
+from harness.kafka import KafkaBroker
+from harness.processes import venv_python
 
 TOP = max(CONCURRENCY)
 CpuProbe = Callable[[], float | None]

@@ -18,8 +18,8 @@ import psutil
 
 from benchmarks.settings import REPO_ROOT
 from benchmarks.targets import MODEL_NAME, Endpoint
-from tests.support.metrics import metric_value
-from tests.support.processes import ServerProcess, free_port, venv_python
+from harness.metrics import metric_value
+from harness.processes import ServerProcess, free_port, venv_python
 
 log = logging.getLogger("benchmarks.servers")
 
