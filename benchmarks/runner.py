@@ -12,23 +12,13 @@ measured just before and after it.
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import time
-from collections.abc import Iterator
 
 from benchmarks import kafka_path, phases, servers
 from benchmarks.run_context import Run
 from benchmarks.workload import Workload
 from harness.kafka import KafkaBroker
-
-
-@contextlib.contextmanager
-def stopping(launched: servers.Launched) -> Iterator[servers.Launched]:
-    try:
-        yield launched
-    finally:
-        launched.stop()
 
 
 def run_model(run: Run, model: str) -> None:
@@ -74,7 +64,7 @@ def kserve_phase(
         predictor = servers.start_kserve(
             settings.work_dir, settings.log_dir, run.model_dir(model), run.engine_settings(model)
         )
-        with stopping(predictor):
+        with servers.stopping(predictor):
             data["cold_start"] = predictor.cold_start()
             if settings.wants("kserve"):
                 data["served"] = phases.served_protocols(
@@ -104,7 +94,7 @@ def mlserver_phase(
             settings.work_dir, settings.log_dir, run.model_dir(model), run.engine_settings(model),
             kafka=kafka_env,
         )
-        with stopping(mlserver):
+        with servers.stopping(mlserver):
             data["cold_start"] = mlserver.cold_start()
             data["kafka_server_on"] = kafka_env is not None
             if settings.wants("mlserver"):

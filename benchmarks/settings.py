@@ -82,17 +82,18 @@ _DEMO_QUICK = ModelLoad(
     per_request_requests={1: 40, 8: 120, 32: 240},
 )
 # 30-80 sentences/s on 2 cores: the quick run measures the engine-limit paths (KServe V2 REST
-# and gRPC, MLServer V2 REST) and the per-request baseline. At c=32 five rounds of 32 after a
+# and gRPC, MLServer V2 REST) and the served per-request baseline; c=1 sends 8 requests (the
+# p50 of `latency_ratio_c1`). At c=32 five rounds of 32 after a
 # warm-up round: with two rounds, how the very first arrivals split between batches weighed
 # as much as the steady state.
 _ARGOS_SIZE_QUICK = ModelLoad(
-    requests={1: 3, 8: 16, 32: 160},
+    requests={1: 8, 8: 16, 32: 160},
     warmup=32,
     protocols=("kserve-v2-rest", "kserve-v2-grpc", "mlserver-v2-rest"),
     full_levels=("kserve-v2-rest",),
     engine_batch_sizes=(16, 32),
     engine_sentences=64,
-    per_request_requests={1: 2, 8: 8, 32: 12},
+    per_request_requests={1: 4, 8: 16, 32: 64},
 )
 
 
