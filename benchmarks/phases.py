@@ -379,8 +379,8 @@ KAFKA_PARTITIONS = 6
 def kafka_guarantees_phase(
     run: Run, model: str, workload: Workload, predictor: servers.Launched, broker: KafkaBroker,
 ) -> None:
-    """Exactly once / at least once with one consumer, and 1 vs 2 vs 3 consumers (at least
-    once) against the one predictor, on a 6-partition topic; outputs read read_committed."""
+    """Exactly once / at least once with one consumer, and (full mode) 2 and 3 consumers (at
+    least once) against the one predictor, on a 6-partition topic; outputs read read_committed."""
     settings = run.settings
     with run.phase(model, "kafka_scaling") as data:
         protocol = settings.transformer_upstreams[0]
@@ -413,7 +413,7 @@ def kafka_guarantees_phase(
         data["at_least_once"] = measure(1, "at_least_once")
         data["exactly_once"] = measure(1, "exactly_once")
         data["consumers"] = {"1": data["at_least_once"]}
-        for members in (2, 3):
+        for members in settings.kafka_extra_consumers:
             data["consumers"][str(members)] = measure(members, "at_least_once")
 
 

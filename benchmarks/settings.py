@@ -54,6 +54,8 @@ class BenchSettings:
     # Predictor protocols the transformer is measured with; the first is what
     # manifests/base deploys and what the Kafka path uses.
     transformer_upstreams: tuple[str, ...] = ("v2",)
+    # Consumer counts of the Kafka scaling run beyond one (quick mode: none, to stay short).
+    kafka_extra_consumers: tuple[int, ...] = ()
     # Extra engine flags for the predictors and the engine limit (`--engine k=v,...`).
     engine_overrides: dict[str, str] = field(default_factory=dict)
 
@@ -132,6 +134,7 @@ def build_settings(
             kafka_messages=6000,
             kafka_time_cap_s=180.0,
             transformer_upstreams=("v2", "grpc-v2", "v1"),
+            kafka_extra_consumers=(2, 3),
         )
     if mode == "smoke":
         tiny = ModelLoad(
