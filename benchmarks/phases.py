@@ -162,6 +162,10 @@ async def _served(
 # --- per-request baselines ------------------------------------------------------------------
 
 
+BASELINE_CALLS = {
+    "argostranslate": "argostranslate.translate.translate(text, 'en', 'es')",
+    "ctranslate2": "ctranslate2 translate_batch([sentence]) with the servers' decoding cap",
+}
 SPLITTER = "spaCy rule-based sentencizer (ARGOS_CHUNK_TYPE=SPACY, blank pipeline in the package)"
 
 
@@ -188,8 +192,7 @@ def per_request_phase(run: Run, model: str, workload: Workload, outputs: Outputs
         data["ran"] = {
             "server": "KServe ModelServer, one translation call per text, calls in a thread pool",
             "backend": backend,
-            "call": "argostranslate.translate.translate(text, 'en', 'es')" if backend ==
-            "argostranslate" else "ctranslate2 translate_batch([sentence]) with the servers' cap",
+            "call": BASELINE_CALLS[backend],
             "sentence_splitter": SPLITTER if backend == "argostranslate" else "none",
             "threads": baseline_threads(env),
             "beam_size": settings.beam_size,
