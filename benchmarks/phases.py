@@ -87,19 +87,26 @@ def engine_limit(
 def engine_phase(run: Run, model: str, workload: Workload) -> None:
     with run.phase(model, "engine") as data:
         sizes = list(run.settings.load[model].engine_batch_sizes)
-        # The sentences a served run at concurrency 1 sends (indices 0..n-1).
-        latency_sentences = run.settings.load[model].requests[1]
         data.update(engine_limit(run, model, workload, sizes,
-                                 latency_sentences=latency_sentences))
-        data["measurements"] = [{"after": "start", "sentences_per_s": data["sentences_per_s"]}]
+                                 latency_sentences=_latency_sentences(run, model)))
+        data["measurements"] = [{
+            "after": "start", "sentences_per_s": data["sentences_per_s"],
+            "single_sentence_ms": data["single_sentence"]["p50_ms"],
+        }]
+
+
+def _latency_sentences(run: Run, model: str) -> int:
+    """The sentences a served run at concurrency 1 sends (indices 0..n-1)."""
+    return run.settings.load[model].requests[1]
 
 
 def engine_recheck(run: Run, model: str, workload: Workload, after: str) -> None:
-    """The best batch size again, right after a front end's served runs.
+    """The best batch size and the single-sentence latency again, right after a front end's
+    served runs.
 
     The machine is shared, so its speed drifts: each front end is compared with the mean of
-    the engine measurements just before and just after its runs (`engine_adjacent`), and the
-    reported limit is the best measurement.
+    the engine measurements just before and just after its runs (`adjacent`,
+    `single_sentence_adjacent`), and the reported limit is the best measurement.
     """
     engine = run.models.get(model, {}).get("engine", {})
     if "best_batch_size" not in engine:
@@ -109,13 +116,16 @@ def engine_recheck(run: Run, model: str, workload: Workload, after: str) -> None
         again = engine_limit(
             run, model, workload, [engine["best_batch_size"]],
             [(best["inter_threads"], best["intra_threads"])],
+            latency_sentences=_latency_sentences(run, model),
         )
-        engine["measurements"].append({"after": after, "sentences_per_s": again["sentences_per_s"]})
+        previous = engine["measurements"][-1]
+        latest = {"after": after, "sentences_per_s": again["sentences_per_s"],
+                  "single_sentence_ms": again["single_sentence"]["p50_ms"]}
+        engine["measurements"].append(latest)
         engine["sentences_per_s"] = max(m["sentences_per_s"] for m in engine["measurements"])
-        before = engine["measurements"][-2]["sentences_per_s"]
-        engine.setdefault("adjacent", {})[after] = round(
-            (before + again["sentences_per_s"]) / 2, 2
-        )
+        for key, adjacent in (("sentences_per_s", "adjacent"),
+                              ("single_sentence_ms", "single_sentence_adjacent")):
+            engine.setdefault(adjacent, {})[after] = round((previous[key] + latest[key]) / 2, 2)
 
 
 # --- served front ends ----------------------------------------------------------------------
