@@ -36,7 +36,7 @@ def argos_environment(
     The beam size and compute type are the servers' (equal outputs); argostranslate's own
     defaults are beam 4 and compute type `auto`. Threads: argostranslate's defaults are
     `inter_threads` 1 and `intra_threads` 0 (CTranslate2 then runs each call on an OpenMP team
-    of min(4, cores) threads), which made the baselines 7-20x slower per call whenever other
+    of several threads), which made the baselines 3-20x slower per call whenever other
     processes held a core; the baselines run `inter_threads` = the CPUs, one thread each, like
     the servers at high load.
     """

@@ -4,7 +4,7 @@ call per text, as bakdata's KServe predictor does (no batching across requests).
 It is generous to the baseline: calls run in a thread pool (`asyncio.to_thread`), so with
 `inter_threads` = the CPUs as many translations run at once; each uses one thread
 (`intra_threads` 1), the layout that is stable on a shared machine (see docs/benchmarks.md:
-OpenMP teams of 2 threads per call were 7-20x slower per call whenever other processes held a
+an OpenMP team per call was 3-20x slower per call whenever other processes held a
 core).
 
 Backends:
