@@ -27,11 +27,18 @@ from pathlib import Path
 OFFLINE_ENV = {"ARGOS_CHUNK_TYPE": "SPACY", "ARGOS_DEVICE_TYPE": "cpu"}
 
 
-def argos_environment(root: Path, beam_size: int, compute_type: str = "default") -> dict[str, str]:
+def argos_environment(
+    root: Path, beam_size: int, inter_threads: int, intra_threads: int = 1,
+    compute_type: str = "default",
+) -> dict[str, str]:
     """Environment for an argostranslate process whose packages live under `root`.
 
     The beam size and compute type are the servers' (equal outputs); argostranslate's own
-    defaults are beam 4 and compute type `auto`.
+    defaults are beam 4 and compute type `auto`. Threads: argostranslate's defaults are
+    `inter_threads` 1 and `intra_threads` 0 (CTranslate2 then runs each call on an OpenMP team
+    of several threads), which made the baselines 3-20x slower per call whenever other
+    processes held a core; the baselines run `inter_threads` = the CPUs, one thread each, like
+    the servers at high load.
     """
     return {
         **OFFLINE_ENV,
@@ -41,8 +48,9 @@ def argos_environment(root: Path, beam_size: int, compute_type: str = "default")
         "XDG_CACHE_HOME": str(root / "cache"),
         "ARGOS_BEAM_SIZE": str(beam_size),
         "ARGOS_COMPUTE_TYPE": compute_type,
-        "ARGOS_INTER_THREADS": "1",
-        "ARGOS_INTRA_THREADS": "0",
+        "ARGOS_INTER_THREADS": str(inter_threads),
+        "ARGOS_INTRA_THREADS": str(intra_threads),
+        "OMP_NUM_THREADS": str(intra_threads),
     }
 
 

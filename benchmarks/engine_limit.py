@@ -7,13 +7,20 @@ Runs in the KServe image environment (the engine the servers use), as a subproce
     python -m benchmarks.engine_limit JOB.json   -> one JSON line on stdout
 
 JOB: {"model_dir", "sentences", "batch_sizes", "thread_layouts" ([[inter, intra], ...]),
-      "beam_size", "max_decoding_length", "compute_type", "max_batch_tokens", "min_seconds"}
+      "beam_size", "max_decoding_length", "compute_type", "max_batch_tokens", "min_seconds",
+      "latency_sentences", "latency_layouts" ([[inter, intra], ...])}
 Tokenisation is done once up front: the limit is the engine's own speed, nothing else.
+
+With `latency_sentences` N > 0 it also measures the engine's best single-sentence latency:
+one `translate_batch` of one sentence at a time, for each of the first N sentences (the ones a
+served run at concurrency 1 sends), per `latency_layouts` layout; the best layout's median
+counts. This is the floor a lone request could be served in.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -22,7 +29,6 @@ from pathlib import Path
 
 
 def measure(job: dict) -> dict:
-    import ctranslate2
     import sentencepiece as spm
 
     from argos_core.packages import discover_packages
@@ -40,12 +46,8 @@ def measure(job: dict) -> dict:
         }
         by_layout: dict[str, dict[str, float]] = {}
         for inter_threads, intra_threads in job["thread_layouts"]:
-            translator = ctranslate2.Translator(
-                str(package.model_dir),
-                device="cpu",
-                compute_type=job["compute_type"],
-                inter_threads=inter_threads,
-                intra_threads=intra_threads,
+            translator = ctranslate2_translator(
+                package.model_dir, job["compute_type"], inter_threads, intra_threads
             )
             first = translator.translate_batch(tokens[: min(8, len(tokens))], **options)  # warm-up
             output_tokens = [len(result.hypotheses[0]) for result in first]
@@ -58,6 +60,11 @@ def measure(job: dict) -> dict:
             }
             compute_type = translator.compute_type
             del translator
+        latency = (
+            _single_sentence(package.model_dir, tokens[: job["latency_sentences"]], options,
+                             job["compute_type"], job["latency_layouts"])
+            if job.get("latency_sentences") else None
+        )
     sizes = [str(size) for size in job["batch_sizes"]]
     sweep = {size: max(rates[size] for rates in by_layout.values()) for size in sizes}
     best_layout, best_size = max(
@@ -74,7 +81,41 @@ def measure(job: dict) -> dict:
         "compute_type": compute_type,
         "source_tokens_mean": round(sum(map(len, tokens)) / len(tokens), 1),
         "output_tokens_mean": round(sum(output_tokens) / len(output_tokens), 1),
+        "single_sentence": latency,
     }
+
+
+def _single_sentence(
+    model_dir: Path, tokens: list, options: dict, compute_type: str, layouts: list
+) -> dict:
+    """Median ms of one one-sentence `translate_batch` per layout, and the best layout."""
+    by_layout: dict[str, float] = {}
+    for inter_threads, intra_threads in layouts:
+        translator = ctranslate2_translator(model_dir, compute_type, inter_threads,
+                                            intra_threads)
+        translator.translate_batch(tokens[:1], **options)  # warm-up
+        times = []
+        for sentence in tokens:
+            started = time.perf_counter()
+            translator.translate_batch([sentence], **options)
+            times.append(time.perf_counter() - started)
+        times.sort()
+        by_layout[f"{inter_threads}x{intra_threads}"] = round(
+            statistics.median(times) * 1000, 2
+        )
+        del translator
+    best = min(by_layout, key=by_layout.__getitem__)
+    return {"p50_ms": by_layout[best], "best_threads": best, "p50_ms_by_threads": by_layout,
+            "sentences": len(tokens)}
+
+
+def ctranslate2_translator(model_dir: Path, compute_type: str, inter: int, intra: int):
+    import ctranslate2
+
+    return ctranslate2.Translator(
+        str(model_dir), device="cpu", compute_type=compute_type,
+        inter_threads=inter, intra_threads=intra,
+    )
 
 
 def _rate(

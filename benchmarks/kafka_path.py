@@ -24,7 +24,7 @@ from pathlib import Path
 from kafka import KafkaConsumer, TopicPartition
 
 from benchmarks.workload import Workload
-from tests.support.kafka import KafkaBroker, unique
+from harness.kafka import KafkaBroker, unique
 
 log = logging.getLogger("benchmarks.kafka")
 

@@ -1,31 +1,39 @@
-"""The per-request baseline: one translation call per text, as bakdata's KServe predictor and
-LibreTranslate do, with `concurrency` threads calling at once.
+"""The served per-request baseline: a KServe model server whose `predict` makes one translation
+call per text, as bakdata's KServe predictor does (no batching across requests).
+
+It is generous to the baseline: calls run in a thread pool (`asyncio.to_thread`), so with
+`inter_threads` = the CPUs as many translations run at once; each uses one thread
+(`intra_threads` 1), the layout that is stable on a shared machine (see docs/benchmarks.md:
+an OpenMP team per call was 3-20x slower per call whenever other processes held a
+core).
 
 Backends:
 - `argostranslate`: `argostranslate.translate.translate(text, "en", "es")` from the full
   argostranslate (its sentence splitting, tokenizer and CTranslate2 call), package installed by
-  `argostranslate.package.install_from_path`;
+  `argostranslate.package.install_from_path`, thread settings from ARGOS_INTER_THREADS and
+  ARGOS_INTRA_THREADS;
 - `ctranslate2`: one `translate_batch([sentence])` per text with the servers' decoding-length
   cap, for the random-weight real-size model (argostranslate cannot cap decoding, and a random
-  model never stops by itself: its outputs would not be comparable).
+  model never stops by itself: its outputs would not be comparable). No sentence splitter.
 
-Runs in .venvs/dev with the environment from `argos_install.argos_environment`:
+Runs in .venvs/dev (KServe and the full argostranslate) with the environment from
+`argos_install.argos_environment`:
 
-    python -m benchmarks.per_request JOB.json   -> one JSON line on stdout
+    python -m benchmarks.per_request JOB.json --http_port PORT
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
-import sys
-import threading
-import time
+import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from benchmarks.argos_install import install
-from benchmarks.loadgen import LoadResult
+
+MODEL_NAME = "translator"
 
 
 def argostranslate_backend(job: dict) -> Callable[[str], str]:
@@ -42,8 +50,9 @@ def ctranslate2_backend(job: dict) -> Callable[[str], str]:
 
     processor = spm.SentencePieceProcessor(model_file=str(folder / "sentencepiece.model"))
     translator = ctranslate2.Translator(
-        str(folder / "model"), device="cpu", compute_type="default",
-        inter_threads=1, intra_threads=0,
+        str(folder / "model"), device="cpu", compute_type=os.environ["ARGOS_COMPUTE_TYPE"],
+        inter_threads=int(os.environ["ARGOS_INTER_THREADS"]),
+        intra_threads=int(os.environ["ARGOS_INTRA_THREADS"]),
     )
 
     def translate_one(text: str) -> str:
@@ -62,55 +71,33 @@ def ctranslate2_backend(job: dict) -> Callable[[str], str]:
 BACKENDS = {"argostranslate": argostranslate_backend, "ctranslate2": ctranslate2_backend}
 
 
-def run_level(
-    translate_one: Callable[[str], str],
-    sentences: list[str],
-    concurrency: int,
-    requests: int,
-    time_cap_s: float,
-) -> LoadResult:
-    result = LoadResult("per-request", concurrency, requests)
-    lock = threading.Lock()
-    deadline = time.perf_counter() + time_cap_s
+def serve(job: dict, http_port: int) -> None:
+    from kserve import Model, ModelServer
 
-    def one(index: int) -> None:
-        if time.perf_counter() >= deadline:
-            result.capped = True
-            return
-        sent = time.perf_counter()
-        try:
-            output = translate_one(sentences[index % len(sentences)])
-        except Exception as exc:
-            with lock:
-                result.errors.append(f"{type(exc).__name__}: {exc}"[:300])
-            return
-        with lock:
-            result.latencies_s.append(time.perf_counter() - sent)
-            result.sentences += 1
-            result.outputs[index] = output
+    translate_one = BACKENDS[job["backend"]](job)
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(one, range(requests)))
-    result.seconds = time.perf_counter() - started
-    return result
+    class PerRequestTranslator(Model):
+        def __init__(self) -> None:
+            super().__init__(MODEL_NAME)
+            self.ready = True
+
+        async def predict(self, payload: dict, headers: dict | None = None) -> dict:
+            texts = payload["instances"]
+            return {
+                "predictions": [await asyncio.to_thread(translate_one, t) for t in texts]
+            }
+
+    ModelServer(http_port=http_port, enable_grpc=False, workers=1).start(
+        [PerRequestTranslator()]
+    )
 
 
 def main() -> None:
-    job = json.loads(Path(sys.argv[1]).read_text())
-    loaded = time.perf_counter()
-    translate_one = BACKENDS[job["backend"]](job)
-    sentences = job["sentences"]
-    for index in range(job["warmup"]):
-        translate_one(sentences[index % len(sentences)])
-    setup_s = time.perf_counter() - loaded
-    levels = {}
-    for concurrency, requests in job["levels"].items():
-        result = run_level(
-            translate_one, sentences, int(concurrency), int(requests), job["time_cap_s"]
-        )
-        levels[concurrency] = {**result.summary(), "outputs": result.outputs}
-    print(json.dumps({"backend": job["backend"], "setup_s": round(setup_s, 2), "levels": levels}))
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.per_request")
+    parser.add_argument("job", type=Path)
+    parser.add_argument("--http_port", type=int, required=True)
+    args = parser.parse_args()
+    serve(json.loads(args.job.read_text()), args.http_port)
 
 
 if __name__ == "__main__":

@@ -7,22 +7,21 @@ by the phase (reported with its reason) and the run goes on.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+from argos_core.cpus import available_cpus
 from benchmarks import kafka_path, servers, targets
 from benchmarks.argos_install import argos_environment
 from benchmarks.loadgen import Call, LoadResult, run_load, run_paired, warm_up
+from benchmarks.run_context import Run
 from benchmarks.settings import CONCURRENCY, REPO_ROOT, BenchSettings, ModelLoad
 from benchmarks.workload import Workload
-from tests.support.kafka import KafkaBroker
-from tests.support.processes import venv_python
-
-if TYPE_CHECKING:
-    from benchmarks.runner import Run
+from harness.kafka import KafkaBroker
+from harness.processes import venv_python
 
 TOP = max(CONCURRENCY)
 CpuProbe = Callable[[], float | None]
@@ -64,7 +63,7 @@ async def measure_target(
 
 def engine_limit(
     run: Run, model: str, workload: Workload, batch_sizes: list[int],
-    thread_layouts: list[tuple[int, int]] | None = None,
+    thread_layouts: list[tuple[int, int]] | None = None, latency_sentences: int = 0,
 ) -> dict:
     load = run.settings.load[model]
     engine = run.engine_settings(model)
@@ -78,6 +77,9 @@ def engine_limit(
         "thread_layouts": thread_layouts or run.thread_layouts(model),
         "max_batch_tokens": int(engine.get("max_batch_tokens", 4096)),
         "min_seconds": 4.0 if run.settings.mode == "full" else 1.0,
+        "latency_sentences": latency_sentences,
+        # One sentence on every CPU, and on one thread (better when other work holds a core).
+        "latency_layouts": list(dict.fromkeys([(1, available_cpus()), (1, 1)])),
     }
     return run.subprocess_json("kserve", "benchmarks.engine_limit", job)
 
@@ -85,16 +87,26 @@ def engine_limit(
 def engine_phase(run: Run, model: str, workload: Workload) -> None:
     with run.phase(model, "engine") as data:
         sizes = list(run.settings.load[model].engine_batch_sizes)
-        data.update(engine_limit(run, model, workload, sizes))
-        data["measurements"] = [{"after": "start", "sentences_per_s": data["sentences_per_s"]}]
+        data.update(engine_limit(run, model, workload, sizes,
+                                 latency_sentences=_latency_sentences(run, model)))
+        data["measurements"] = [{
+            "after": "start", "sentences_per_s": data["sentences_per_s"],
+            "single_sentence_ms": data["single_sentence"]["p50_ms"],
+        }]
+
+
+def _latency_sentences(run: Run, model: str) -> int:
+    """The sentences a served run at concurrency 1 sends (indices 0..n-1)."""
+    return run.settings.load[model].requests[1]
 
 
 def engine_recheck(run: Run, model: str, workload: Workload, after: str) -> None:
-    """The best batch size again, right after a front end's served runs.
+    """The best batch size and the single-sentence latency again, right after a front end's
+    served runs.
 
     The machine is shared, so its speed drifts: each front end is compared with the mean of
-    the engine measurements just before and just after its runs (`engine_adjacent`), and the
-    reported limit is the best measurement.
+    the engine measurements just before and just after its runs (`adjacent`,
+    `single_sentence_adjacent`), and the reported limit is the best measurement.
     """
     engine = run.models.get(model, {}).get("engine", {})
     if "best_batch_size" not in engine:
@@ -104,13 +116,16 @@ def engine_recheck(run: Run, model: str, workload: Workload, after: str) -> None
         again = engine_limit(
             run, model, workload, [engine["best_batch_size"]],
             [(best["inter_threads"], best["intra_threads"])],
+            latency_sentences=_latency_sentences(run, model),
         )
-        engine["measurements"].append({"after": after, "sentences_per_s": again["sentences_per_s"]})
+        previous = engine["measurements"][-1]
+        latest = {"after": after, "sentences_per_s": again["sentences_per_s"],
+                  "single_sentence_ms": again["single_sentence"]["p50_ms"]}
+        engine["measurements"].append(latest)
         engine["sentences_per_s"] = max(m["sentences_per_s"] for m in engine["measurements"])
-        before = engine["measurements"][-2]["sentences_per_s"]
-        engine.setdefault("adjacent", {})[after] = round(
-            (before + again["sentences_per_s"]) / 2, 2
-        )
+        for key, adjacent in (("sentences_per_s", "adjacent"),
+                              ("single_sentence_ms", "single_sentence_adjacent")):
+            engine.setdefault(adjacent, {})[after] = round((previous[key] + latest[key]) / 2, 2)
 
 
 # --- served front ends ----------------------------------------------------------------------
@@ -157,55 +172,111 @@ async def _served(
 # --- per-request baselines ------------------------------------------------------------------
 
 
+BASELINE_CALLS = {
+    "argostranslate": "argostranslate.translate.translate(text, 'en', 'es')",
+    "ctranslate2": "ctranslate2 translate_batch([sentence]) with the servers' decoding cap",
+}
+SPLITTER = "spaCy rule-based sentencizer (ARGOS_CHUNK_TYPE=SPACY, blank pipeline in the package)"
+
+
+def baseline_threads(env: dict[str, str]) -> dict[str, str]:
+    return {key: env[key] for key in ("ARGOS_INTER_THREADS", "ARGOS_INTRA_THREADS",
+                                      "OMP_NUM_THREADS")}
+
+
 def per_request_phase(run: Run, model: str, workload: Workload, outputs: Outputs) -> None:
+    """The served per-request baseline (benchmarks/per_request.py), V1 REST like KServe's."""
     settings, load = run.settings, run.settings.load[model]
     backend = "argostranslate" if model == "demo" else "ctranslate2"
     with run.phase(model, "per_request") as data:
         root = settings.work_dir / f"argos-{model}-{time.monotonic_ns()}"
-        job = {
+        job_file = root / "job.json"
+        job_file.parent.mkdir(parents=True, exist_ok=True)
+        job_file.write_text(json.dumps({
             "backend": backend,
             "package": str(run.package_file(model)),
-            "sentences": list(workload.sentences),
-            "levels": {str(c): n for c, n in load.per_request_requests.items()},
-            "time_cap_s": settings.level_time_cap_s,
             "beam_size": settings.beam_size,
             "max_decoding_length": run.max_decoding_length(model),
-            "warmup": min(load.warmup, 4),
+        }))
+        env = argos_environment(root, settings.beam_size, available_cpus())
+        data["ran"] = {
+            "server": "KServe ModelServer, one translation call per text, calls in a thread pool",
+            "backend": backend,
+            "call": BASELINE_CALLS[backend],
+            "sentence_splitter": SPLITTER if backend == "argostranslate" else "none",
+            "threads": baseline_threads(env),
+            "beam_size": settings.beam_size,
+            "versions": servers.package_versions(
+                "dev", ("kserve", "argostranslate", "ctranslate2", "spacy")
+            ),
         }
-        env = argos_environment(root, settings.beam_size)
-        result = run.subprocess_json("dev", "benchmarks.per_request", job, env)
-        data["backend"] = backend
-        data["setup_s"] = result["setup_s"]
-        data["levels"] = {}
-        for level, summary in result["levels"].items():
-            outputs_by_index = {int(i): o for i, o in summary.pop("outputs").items()}
-            data["levels"][level] = summary
-            if level == str(TOP):
-                outputs[f"per-request-{backend}"] = outputs_by_index
+        launched = servers.start_per_request(settings.log_dir, job_file, env)
+        launched.scratch.append(root)
+        with servers.stopping(launched):
+            data["cold_start"] = launched.cold_start()
+            results = asyncio.run(_per_request_served(launched, workload, load, settings))
+            data["levels"] = summaries(results)
+            outputs[f"per-request-{backend}"] = results[str(TOP)].outputs
+            data["peak_rss_mb"] = launched.peak_rss_mb()
+
+
+async def _per_request_served(
+    launched: servers.Launched, workload: Workload, load: ModelLoad, settings: BenchSettings
+) -> dict[str, LoadResult]:
+    async with targets.http_client(TOP) as client:
+        call = targets.v1_rest(client, launched.endpoint, workload)
+        return await _baseline_levels(call, launched, load, settings)
+
+
+async def _baseline_levels(
+    call: Call, launched: servers.Launched, load: ModelLoad, settings: BenchSettings
+) -> dict[str, LoadResult]:
+    """Warm up, then every concurrency level (`per_request_requests` each)."""
+    await warm_up(call, min(load.warmup, 8), TOP, first_index=10_000)
+    results = {}
+    for concurrency in CONCURRENCY:
+        results[str(concurrency)] = await run_load(
+            "", call, requests=load.per_request_requests[concurrency],
+            concurrency=concurrency, time_cap_s=settings.level_time_cap_s,
+            server_cpu=launched.cpu_seconds,
+        )
+    return results
+
+
+LIBRETRANSLATE_THREADS = 4  # its default waitress threads
 
 
 def libretranslate_phase(run: Run, model: str, workload: Workload, outputs: Outputs) -> None:
     settings = run.settings
     with run.phase(model, "libretranslate") as data:
         root = settings.work_dir / f"libretranslate-{time.monotonic_ns()}"
-        env = argos_environment(root, settings.beam_size)
+        env = argos_environment(root, settings.beam_size, available_cpus())
         subprocess.run(
             [str(venv_python("libretranslate")), "-m", "benchmarks.argos_install",
              str(run.package_file(model)), "--second-pair"],
             cwd=REPO_ROOT, env={**os.environ, **env}, check=True, capture_output=True,
             text=True, timeout=300,
         )
+        data["ran"] = {
+            "server": f"libretranslate --load-only en,es ({LIBRETRANSLATE_THREADS} threads)",
+            "sentence_splitter": SPLITTER,
+            "threads": baseline_threads(env),
+            "beam_size": settings.beam_size,
+            "versions": servers.package_versions(
+                "libretranslate",
+                ("libretranslate", "argos-translate-lt", "ctranslate2", "spacy", "waitress"),
+            ),
+        }
+        data["threads"] = LIBRETRANSLATE_THREADS
         launched = servers.start_libretranslate(settings.log_dir, env)
-        try:
+        launched.scratch.append(root)
+        with servers.stopping(launched):
             data["cold_start"] = launched.cold_start()
-            data["threads"] = 4
             load = settings.load[model]
             results = asyncio.run(_libretranslate(launched, workload, load, settings))
             data["levels"] = summaries(results)
             outputs["libretranslate"] = results[str(TOP)].outputs
             data["peak_rss_mb"] = launched.peak_rss_mb()
-        finally:
-            launched.stop()
 
 
 async def _libretranslate(
@@ -213,15 +284,7 @@ async def _libretranslate(
 ) -> dict[str, LoadResult]:
     async with targets.http_client(TOP) as client:
         call = targets.libretranslate(client, launched.endpoint, workload)
-        await warm_up(call, min(load.warmup, 8), TOP, first_index=10_000)
-        results = {}
-        for concurrency in CONCURRENCY:
-            results[str(concurrency)] = await run_load(
-                "libretranslate", call, requests=load.per_request_requests[concurrency],
-                concurrency=concurrency, time_cap_s=settings.level_time_cap_s,
-                server_cpu=launched.cpu_seconds,
-            )
-        return results
+        return await _baseline_levels(call, launched, load, settings)
 
 
 # --- transformer ----------------------------------------------------------------------------
@@ -303,10 +366,16 @@ def kafka_transformer_phase(
         transformer = servers.start_transformer(settings.log_dir, predictor.endpoint, protocol,
                                                 flags)
         try:
+            cpu_before = transformer.cpu_seconds()
             kafka = kafka_path.measure(
                 broker, topics, workload, settings.kafka_messages, settings.kafka_time_cap_s,
                 kafka_path.encode_transformer, kafka_path.decode_transformer,
             )
+            cpu_after = transformer.cpu_seconds()
+            if cpu_before is not None and cpu_after is not None and kafka.received:
+                data["server_cpu_ms_per_message"] = round(
+                    (cpu_after - cpu_before) * 1000 / kafka.received, 2
+                )
             direct = asyncio.run(_direct_http(predictor, workload, settings, "v1-rest"))
             data.update(
                 max_in_flight=TOP, predictor_protocol=protocol, kafka=kafka.summary(),
@@ -323,8 +392,8 @@ KAFKA_PARTITIONS = 6
 def kafka_guarantees_phase(
     run: Run, model: str, workload: Workload, predictor: servers.Launched, broker: KafkaBroker,
 ) -> None:
-    """Exactly once / at least once with one consumer, and 1 vs 2 vs 3 consumers (at least
-    once) against the one predictor, on a 6-partition topic; outputs read read_committed."""
+    """Exactly once / at least once with one consumer, and (full mode) 2 and 3 consumers (at
+    least once) against the one predictor, on a 6-partition topic; outputs read read_committed."""
     settings = run.settings
     with run.phase(model, "kafka_scaling") as data:
         protocol = settings.transformer_upstreams[0]
@@ -357,7 +426,7 @@ def kafka_guarantees_phase(
         data["at_least_once"] = measure(1, "at_least_once")
         data["exactly_once"] = measure(1, "exactly_once")
         data["consumers"] = {"1": data["at_least_once"]}
-        for members in (2, 3):
+        for members in settings.kafka_extra_consumers:
             data["consumers"][str(members)] = measure(members, "at_least_once")
 
 

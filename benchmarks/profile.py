@@ -25,7 +25,7 @@ from benchmarks import kafka_path, servers, targets
 from benchmarks.loadgen import run_load
 from benchmarks.settings import DEFAULT_OUT_DIR, REPO_ROOT
 from benchmarks.workload import demo_workload
-from tests.support.processes import venv_python
+from harness.processes import venv_python
 
 log = logging.getLogger("benchmarks.profile")
 TARGETS = ("kserve", "mlserver", "transformer", "kafka", "imports")

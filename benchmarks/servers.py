@@ -5,11 +5,13 @@ process start -> ready (polled every 25 ms), the first request's latency, and pe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
+import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,8 +20,8 @@ import psutil
 
 from benchmarks.settings import REPO_ROOT
 from benchmarks.targets import MODEL_NAME, Endpoint
-from tests.support.metrics import metric_value
-from tests.support.processes import ServerProcess, free_port, venv_python
+from harness.metrics import metric_value
+from harness.processes import ServerProcess, free_port, venv_python
 
 log = logging.getLogger("benchmarks.servers")
 
@@ -82,6 +84,14 @@ class Launched:
         self.server.stop()
         for path in self.scratch:
             shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def stopping(launched: Launched) -> Iterator[Launched]:
+    try:
+        yield launched
+    finally:
+        launched.stop()
 
 
 def _vm_hwm_kib(pid: int) -> int:
@@ -303,3 +313,35 @@ def start_libretranslate(log_dir: Path, argos_env: Mapping[str, str]) -> Launche
         "libretranslate", command, endpoint, "/languages", log_dir,
         env=argos_env, first_request=first_libretranslate,
     )
+
+
+def start_per_request(log_dir: Path, job_file: Path, argos_env: Mapping[str, str]) -> Launched:
+    """The served per-request baseline (benchmarks/per_request.py) in .venvs/dev."""
+    port = free_port()
+    command = [
+        str(venv_python("dev")), "-m", "benchmarks.per_request", str(job_file),
+        "--http_port", str(port),
+    ]
+    endpoint = Endpoint(f"http://127.0.0.1:{port}")
+    return launch(
+        "per-request", command, endpoint, f"/v2/models/{MODEL_NAME}/ready", log_dir,
+        env=argos_env, first_request=first_v1,
+    )
+
+
+def package_versions(venv: str, names: Sequence[str]) -> dict[str, str | None]:
+    """Installed versions of `names` in one environment (None: not installed)."""
+    script = (
+        "import importlib.metadata as m, json, sys\n"
+        "def v(n):\n"
+        "    try:\n"
+        "        return m.version(n)\n"
+        "    except m.PackageNotFoundError:\n"
+        "        return None\n"
+        "print(json.dumps({n: v(n) for n in sys.argv[1:]}))\n"
+    )
+    completed = subprocess.run(
+        [str(venv_python(venv)), "-c", script, *names],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    return json.loads(completed.stdout)

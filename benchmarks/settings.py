@@ -54,6 +54,8 @@ class BenchSettings:
     # Predictor protocols the transformer is measured with; the first is what
     # manifests/base deploys and what the Kafka path uses.
     transformer_upstreams: tuple[str, ...] = ("v2",)
+    # Consumer counts of the Kafka scaling run beyond one (quick mode: none, to stay short).
+    kafka_extra_consumers: tuple[int, ...] = ()
     # Extra engine flags for the predictors and the engine limit (`--engine k=v,...`).
     engine_overrides: dict[str, str] = field(default_factory=dict)
 
@@ -82,17 +84,18 @@ _DEMO_QUICK = ModelLoad(
     per_request_requests={1: 40, 8: 120, 32: 240},
 )
 # 30-80 sentences/s on 2 cores: the quick run measures the engine-limit paths (KServe V2 REST
-# and gRPC, MLServer V2 REST) and the per-request baseline. At c=32 five rounds of 32 after a
+# and gRPC, MLServer V2 REST) and the served per-request baseline; c=1 sends 8 requests (the
+# p50 of `latency_ratio_c1`). At c=32 five rounds of 32 after a
 # warm-up round: with two rounds, how the very first arrivals split between batches weighed
 # as much as the steady state.
 _ARGOS_SIZE_QUICK = ModelLoad(
-    requests={1: 3, 8: 16, 32: 160},
+    requests={1: 8, 8: 16, 32: 160},
     warmup=32,
     protocols=("kserve-v2-rest", "kserve-v2-grpc", "mlserver-v2-rest"),
     full_levels=("kserve-v2-rest",),
     engine_batch_sizes=(16, 32),
     engine_sentences=64,
-    per_request_requests={1: 2, 8: 8, 32: 12},
+    per_request_requests={1: 4, 8: 16, 32: 64},
 )
 
 
@@ -131,6 +134,7 @@ def build_settings(
             kafka_messages=6000,
             kafka_time_cap_s=180.0,
             transformer_upstreams=("v2", "grpc-v2", "v1"),
+            kafka_extra_consumers=(2, 3),
         )
     if mode == "smoke":
         tiny = ModelLoad(
