@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from kserve import model_server
-from starlette.exceptions import HTTPException
 
 from argos_core import EngineSettings
 from argos_kserve import limits
@@ -60,7 +59,6 @@ def main(argv: list[str] | None = None) -> None:
         bind_host=args.bind_host,
         exception_handlers={
             OverloadedError: overloaded_handler,
-            HTTPException: limits.http_exception_handler,
         },
         middlewares=(limits.middleware(args.max_body_bytes),),
         enable_latency_logging=args.enable_latency_logging,

@@ -2,8 +2,8 @@
 
 The body cap runs as ASGI middleware, before FastAPI reads the body, so an oversized request is
 refused from its Content-Length (or, when chunked, as soon as the running total passes the cap)
-without buffering it. Starlette's own HTTP errors (e.g. a body FastAPI cannot parse) answer
-`{"detail": ...}`; the handler here answers `{"error": ...}` like every other error we send.
+without buffering it (argos_protocol_kserve's HTTP error handler answers the 413 raised while
+reading a chunked body).
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from fastapi import Request
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -98,16 +96,6 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
-
-
-async def http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, HTTPException)
-    rejected(request.url.path, exc.status_code, str(exc.detail))
-    return JSONResponse(
-        status_code=exc.status_code,
-        content={"error": str(exc.detail)},
-        headers=getattr(exc, "headers", None),
-    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

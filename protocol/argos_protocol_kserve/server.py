@@ -42,6 +42,7 @@ from kserve.protocol.grpc.interceptors import ExceptionToStatusInterceptor
 from kserve.protocol.grpc.server import GRPCServer
 from kserve.protocol.grpc.servicer import InferenceServicer
 from kserve.protocol.rest.server import RESTServer
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 from timing_asgi import TimingMiddleware
 
@@ -87,7 +88,20 @@ async def request_validation_handler(request: Request, exc: Exception) -> Respon
     return JSONResponse(status_code=400, content={"error": reason})
 
 
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    """Starlette's own HTTP errors (a body FastAPI cannot read, a size limit) answer
+    `{"detail"}`; ours answer `{"error"}` like every other error, logged once."""
+    assert isinstance(exc, HTTPException)
+    rejected(request.url.path, exc.status_code, str(exc.detail))
+    return JSONResponse(
+        status_code=exc.status_code,
+        content={"error": str(exc.detail)},
+        headers=getattr(exc, "headers", None),
+    )
+
+
 CLIENT_ERRORS: dict[type[Exception], ExceptionHandler] = {
+    HTTPException: http_error_handler,
     InvalidInput: client_error_handler(400),
     UnsupportedProtocol: client_error_handler(400),
     NotImplementedError: client_error_handler(400),
