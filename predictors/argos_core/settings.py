@@ -45,6 +45,13 @@ class EngineSettings:
         "threads per batch; one avoids OpenMP barrier stalls when the HTTP side needs a core "
         "(`docs/benchmarks.md`)",
     )
+    wide_threads: int = setting(
+        0,
+        "threads for a batch translated alone (nothing else queued or in flight), on a second "
+        "replica of the model loaded for it; 0 = every CPU the container may use, at most "
+        "`intra_threads` = off. At low load a lone request then uses every core; the replica "
+        "costs one more copy of the weights per pair (`docs/predictor.md`)",
+    )
     max_decoding_length: int = setting(
         256, "longest translation in tokens (also at most twice the source length plus 10)"
     )
@@ -91,7 +98,12 @@ class EngineSettings:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in (
-            "inter_threads", "intra_threads", "cache_size", "max_wait_ms", "max_wait_fraction"
+            "inter_threads",
+            "intra_threads",
+            "wide_threads",
+            "cache_size",
+            "max_wait_ms",
+            "max_wait_fraction",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -102,15 +114,27 @@ class EngineSettings:
     def max_wait_s(self) -> float:
         return self.max_wait_ms / 1000.0
 
+    @property
+    def wide_when_alone(self) -> bool:
+        """Whether a batch translated alone runs on a replica with more threads (resolved
+        settings only)."""
+        return self.device == "cpu" and 0 < self.intra_threads < self.wide_threads
+
     def resolved(self, cuda_devices: int) -> EngineSettings:
-        """These settings with `device` "auto" and `inter_threads` 0 made concrete: on CPU, one
-        batch in flight per CPU of the container's limit (CTranslate2 shares the weights
-        between them); on a GPU, one."""
+        """These settings with `device` "auto", `inter_threads` 0 and `wide_threads` 0 made
+        concrete: on CPU, one batch in flight per CPU of the container's limit (CTranslate2
+        shares the weights between them) and every one of those CPUs for a batch alone; on a
+        GPU, one batch and no wide replica."""
         device = self.device
         if device == "auto":
             device = "cuda" if cuda_devices > 0 else "cpu"
-        inter_threads = self.inter_threads or (available_cpus() if device == "cpu" else 1)
-        return dataclasses.replace(self, device=device, inter_threads=inter_threads)
+        cpus = available_cpus() if device == "cpu" else 1
+        return dataclasses.replace(
+            self,
+            device=device,
+            inter_threads=self.inter_threads or cpus,
+            wide_threads=(self.wide_threads or cpus) if device == "cpu" else 0,
+        )
 
     def resolved_extract_dir(self) -> Path:
         base = self.extract_dir or os.environ.get("ARGOS_EXTRACT_DIR")
