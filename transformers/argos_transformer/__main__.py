@@ -18,6 +18,7 @@ import time
 
 from kserve import model_server
 
+from argos_protocol import logs
 from argos_transformer import kafka_only
 from argos_transformer.coalescing_client import CoalescingClient
 from argos_transformer.codecs.records import DEFAULT_MAX_RECORD_BYTES
@@ -33,6 +34,8 @@ from argos_transformer.predictor_client import PredictorClient
 from argos_transformer.server import TransformerServer
 
 log = logging.getLogger("argos_transformer")
+LOGGERS = ("argos_transformer", "argos_protocol", "argos_protocol_kserve", "kserve",
+           "kserve.trace", "uvicorn", "uvicorn.error")
 
 LIMIT_FLAGS = {
     "max_texts": "texts per request (or record)",
@@ -101,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in LIMIT_FLAGS.items():
         group.add_argument(f"--{name}", type=int, default=getattr(defaults, name), help=help_text)
     KafkaSettings.add_arguments(parser)
+    logs.add_arguments(parser)
     # KServe logs a latency line per request by default; the same latencies are Prometheus
     # histograms, and the line costs 0.3-0.5 ms of CPU per request (docs/benchmarks.md).
     parser.set_defaults(enable_latency_logging=False)
@@ -113,16 +117,6 @@ def _boolean(value: str) -> bool:
     if value.strip().lower() in ("0", "false", "no", "off"):
         return False
     raise argparse.ArgumentTypeError(f"not a boolean: {value!r}")
-
-
-def configure_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
-    )
-    log.addHandler(handler)
-    log.setLevel(os.environ.get("ARGOS_LOG_LEVEL", "INFO").upper())
-    log.propagate = False
 
 
 def use_event_loop(choice: str) -> None:
@@ -142,7 +136,9 @@ def use_event_loop(choice: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging()
+    # As the predictors: one format for ours and KServe's loggers, and no uvicorn access line
+    # per request unless --enable_access_log (writing it was ~10% of the CPU at c=32).
+    logs.configure(logs.log_format(args.log_format), LOGGERS, access_log=args.enable_access_log)
     if not args.predictor_host:
         parser.error("--predictor_host is required (host:port of the predictor)")
     if args.workers != 1:
