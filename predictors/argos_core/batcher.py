@@ -16,11 +16,12 @@ translating batches of one, at a fraction of the engine's throughput. Sizing bat
 and letting a free worker wait a few milliseconds for the callers it just answered, converges
 to equal batches; the wait costs a small fraction of a batch's duration.
 
-With `wide_when_alone`, a batch that leaves with nothing else queued or in flight (a lone
-request at low load) is run wide: `run_batch` is told so, and the engine gives it every core
-instead of one. The other workers start nothing until it ends (their batches would take cores
-from it and stall its threads at their barriers); what arrives meanwhile waits for it, and as
-soon as two batches are in hand they run side by side again, one core each.
+With `wide_when_alone` (true for the keys whose engine has a wide replica), a batch that
+leaves with nothing else queued or in flight (a lone request at low load) is run wide:
+`run_batch` is told so, and the engine gives it every core instead of one. The other workers
+start nothing until it ends (their batches would take cores from it and stall its threads at
+their barriers); what arrives meanwhile waits for it, and as soon as two batches are in hand
+they run side by side again, one core each.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class DynamicBatcher:
         max_queue_sentences: int,
         workers: int = 1,
         max_wait_fraction: float = 0.0,
-        wide_when_alone: bool = False,
+        wide_when_alone: Callable[[Hashable], bool] | None = None,
     ) -> None:
         self._run_batch = run_batch
         self.wide_when_alone = wide_when_alone
@@ -140,7 +141,12 @@ class DynamicBatcher:
         while True:
             key, batch = await self._next_batch()
             started = time.monotonic()
-            wide = self.wide_when_alone and not self._running and not self._queued
+            wide = (
+                self.wide_when_alone is not None
+                and not self._running
+                and not self._queued
+                and self.wide_when_alone(key)
+            )
             if wide:
                 self._wide = True
             self._running += len(batch)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import statistics
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +19,10 @@ from argos_core.packages import ArgosPackage
 from argos_core.settings import EngineSettings
 
 logger = logging.getLogger("argos_core.engine")
+
+CALIBRATION_TEXT = "The weather in the old city was warm and quiet this morning."
+CALIBRATION_ROUNDS = 2
+WIDE_MARGIN = 0.9  # the wide replica stays only when at least 10% faster on one sentence
 
 
 @dataclass(frozen=True)
@@ -58,8 +64,9 @@ class PairEngine:
 
     Two layouts of one model: `inter_threads` replicas with `intra_threads` each (several
     batches side by side, the most throughput) and, when `wide_threads` asks for it, one
-    replica with `wide_threads` threads (one batch on every core, the least latency). The
-    caller says which a batch gets (`wide`); the batcher gives it to a batch alone.
+    replica with more threads for a batch alone (less latency, on CPUs where more threads
+    help one sentence: with `wide_threads` 0 a calibration at load decides). The caller says
+    which a batch gets (`wide`); the batcher gives it to a batch alone.
     """
 
     def __init__(self, package: ArgosPackage, settings: EngineSettings) -> None:
@@ -79,6 +86,8 @@ class PairEngine:
         # Attention columns are encoder positions: a model that prepends <s> to the source has
         # one before the first piece.
         self._source_start = 1 if _model_config(package).get("add_source_bos") else 0
+        if self._wide_translator is not None and not self.settings.wide_threads:
+            self._keep_wide_if_faster()
         logger.info(
             "engine loaded pair=%s->%s version=%s device=%s compute_type=%s "
             "inter_threads=%d intra_threads=%d wide_threads=%d",
@@ -89,8 +98,34 @@ class PairEngine:
             self._translator.compute_type,
             self.settings.inter_threads,
             self.settings.intra_threads,
-            self.settings.wide_threads if self._wide_translator else 0,
+            self.settings.wide_thread_count if self._wide_translator else 0,
         )
+
+    @property
+    def has_wide(self) -> bool:
+        """Whether a batch alone gets a replica with more threads."""
+        return self._wide_translator is not None
+
+    def _keep_wide_if_faster(self) -> None:
+        """Time one short sentence on both replicas (after a warm-up, interleaved, median);
+        drop the wide one unless it is clearly faster. More OpenMP threads do not always help
+        one sentence: on the 2-core AMD EPYC build machine two threads take 2.2x as long."""
+        tokens = self._sp.encode([CALIBRATION_TEXT], out_type=str)
+        seconds: dict[bool, list[float]] = {False: [], True: []}
+        for round_ in range(CALIBRATION_ROUNDS + 1):
+            for wide in (False, True):
+                started = time.perf_counter()
+                self._translate_batch(tokens, BEST, wide)
+                if round_:  # the first round warms both replicas up
+                    seconds[wide].append(time.perf_counter() - started)
+        narrow, wide = statistics.median(seconds[False]), statistics.median(seconds[True])
+        keep = wide < WIDE_MARGIN * narrow
+        logger.info(
+            "wide replica calibrated pair=%s->%s narrow_ms=%.1f wide_ms=%.1f kept=%s",
+            self.package.source, self.package.target, narrow * 1000, wide * 1000, keep,
+        )
+        if not keep:
+            self._wide_translator = None
 
     def translator(self, wide: bool = False) -> ctranslate2.Translator:
         """The replica for a batch: the wide one when asked for and loaded."""
@@ -98,7 +133,8 @@ class PairEngine:
         # load): a forked worker loads its own translators on first use.
         if self._pid != os.getpid():
             self._translator = self._load_translator()
-            self._wide_translator = self._load_wide_translator()
+            if self._wide_translator is not None:
+                self._wide_translator = self._load_wide_translator()
             self._pid = os.getpid()
         if wide and self._wide_translator is not None:
             return self._wide_translator
@@ -122,9 +158,8 @@ class PairEngine:
         )
 
     def _load_wide_translator(self) -> ctranslate2.Translator | None:
-        if not self.settings.wide_when_alone:
-            return None
-        return self._load_translator(inter_threads=1, intra_threads=self.settings.wide_threads)
+        threads = self.settings.wide_thread_count
+        return self._load_translator(inter_threads=1, intra_threads=threads) if threads else None
 
     def translate(
         self, sentences: Sequence[str], decoding: Decoding = BEST, wide: bool = False

@@ -62,7 +62,7 @@ class TranslationService:
             max_wait_fraction=settings.max_wait_fraction,
             max_queue_sentences=settings.max_queue_sentences,
             workers=settings.inter_threads,
-            wide_when_alone=settings.wide_when_alone,
+            wide_when_alone=lambda key: self.engines[key[0]].has_wide,
         )
 
     @classmethod

@@ -48,9 +48,10 @@ class EngineSettings:
     wide_threads: int = setting(
         0,
         "threads for a batch translated alone (nothing else queued or in flight), on a second "
-        "replica of the model loaded for it; 0 = every CPU the container may use, at most "
-        "`intra_threads` = off. At low load a lone request then uses every core; the replica "
-        "costs one more copy of the weights per pair (`docs/predictor.md`)",
+        "replica of the model; 0 = auto: every CPU the container may use, kept only when a "
+        "lone sentence is at least 10% faster that way at load; N = always N; at most "
+        "`intra_threads` = off. The replica costs one more copy of the weights per pair "
+        "(`docs/predictor.md`)",
     )
     max_decoding_length: int = setting(
         256, "longest translation in tokens (also at most twice the source length plus 10)"
@@ -115,26 +116,22 @@ class EngineSettings:
         return self.max_wait_ms / 1000.0
 
     @property
-    def wide_when_alone(self) -> bool:
-        """Whether a batch translated alone runs on a replica with more threads (resolved
-        settings only)."""
-        return self.device == "cpu" and 0 < self.intra_threads < self.wide_threads
+    def wide_thread_count(self) -> int:
+        """Threads of the replica for a batch alone, 0 for none (resolved settings only)."""
+        if self.device != "cpu" or self.intra_threads == 0:
+            return 0
+        threads = self.wide_threads or available_cpus()
+        return threads if threads > self.intra_threads else 0
 
     def resolved(self, cuda_devices: int) -> EngineSettings:
-        """These settings with `device` "auto", `inter_threads` 0 and `wide_threads` 0 made
-        concrete: on CPU, one batch in flight per CPU of the container's limit (CTranslate2
-        shares the weights between them) and every one of those CPUs for a batch alone; on a
-        GPU, one batch and no wide replica."""
+        """These settings with `device` "auto" and `inter_threads` 0 made concrete: on CPU, one
+        batch in flight per CPU of the container's limit (CTranslate2 shares the weights
+        between them); on a GPU, one."""
         device = self.device
         if device == "auto":
             device = "cuda" if cuda_devices > 0 else "cpu"
-        cpus = available_cpus() if device == "cpu" else 1
-        return dataclasses.replace(
-            self,
-            device=device,
-            inter_threads=self.inter_threads or cpus,
-            wide_threads=(self.wide_threads or cpus) if device == "cpu" else 0,
-        )
+        inter_threads = self.inter_threads or (available_cpus() if device == "cpu" else 1)
+        return dataclasses.replace(self, device=device, inter_threads=inter_threads)
 
     def resolved_extract_dir(self) -> Path:
         base = self.extract_dir or os.environ.get("ARGOS_EXTRACT_DIR")

@@ -164,7 +164,7 @@ async def test_a_batch_alone_runs_wide_and_the_other_workers_wait_for_it() -> No
     run = GatedBatch()
     batcher = DynamicBatcher(
         run, max_batch_sentences=8, max_wait_s=0, max_queue_sentences=100, workers=2,
-        wide_when_alone=True,
+        wide_when_alone=lambda key: True,
     )
     lone = asyncio.create_task(batcher.submit("k", ["lone"]))
     await until(lambda: run.in_flight == 1, "the lone batch")
@@ -187,7 +187,7 @@ async def test_a_batch_that_leaves_work_behind_or_starts_beside_another_is_not_w
     run = GatedBatch()
     batcher = DynamicBatcher(
         run, max_batch_sentences=2, max_wait_s=0, max_queue_sentences=100, workers=1,
-        wide_when_alone=True,
+        wide_when_alone=lambda key: True,
     )
     first = asyncio.create_task(batcher.submit("k", list("abc")))  # batches of 2, then 1
     await until(lambda: run.in_flight == 1, "the first batch")

@@ -59,12 +59,12 @@ def test_auto_inter_threads_is_one_batch_per_cpu_on_cpu_and_one_on_gpu() -> None
 
 def test_wide_threads_default_to_every_cpu_on_cpu_and_off_on_gpu() -> None:
     on_cpu = EngineSettings().resolved(cuda_devices=0)
-    assert on_cpu.wide_threads == available_cpus()
-    assert on_cpu.wide_when_alone == (available_cpus() > 1)
-    assert not EngineSettings(device="auto").resolved(cuda_devices=1).wide_when_alone
-    assert not EngineSettings(wide_threads=1).resolved(cuda_devices=0).wide_when_alone
-    assert not EngineSettings(intra_threads=4, wide_threads=4).resolved(0).wide_when_alone
-    assert EngineSettings(wide_threads=3).resolved(cuda_devices=0).wide_when_alone
+    assert on_cpu.wide_threads == 0  # auto: calibrated when the pair loads
+    assert on_cpu.wide_thread_count == (available_cpus() if available_cpus() > 1 else 0)
+    assert EngineSettings(device="auto").resolved(cuda_devices=1).wide_thread_count == 0
+    assert EngineSettings(wide_threads=1).resolved(cuda_devices=0).wide_thread_count == 0
+    assert EngineSettings(intra_threads=4, wide_threads=4).resolved(0).wide_thread_count == 0
+    assert EngineSettings(wide_threads=3).resolved(cuda_devices=0).wide_thread_count == 3
 
 
 def test_negative_thread_counts_are_refused() -> None:
