@@ -22,6 +22,7 @@ logger = logging.getLogger("argos_core.engine")
 
 CALIBRATION_TEXT = "The weather in the old city was warm and quiet this morning."
 CALIBRATION_ROUNDS = 2
+CALIBRATION_TOKENS = 8  # decoding steps timed: enough to compare, cheap at load
 WIDE_MARGIN = 0.9  # the wide replica stays only when at least 10% faster on one sentence
 
 
@@ -107,15 +108,19 @@ class PairEngine:
         return self._wide_translator is not None
 
     def _keep_wide_if_faster(self) -> None:
-        """Time one short sentence on both replicas (after a warm-up, interleaved, median);
-        drop the wide one unless it is clearly faster. More OpenMP threads do not always help
-        one sentence: on the 2-core AMD EPYC build machine two threads take 2.2x as long."""
+        """Time a few decoding steps of one sentence on both replicas (after a warm-up,
+        interleaved, median); drop the wide one unless it is clearly faster. More OpenMP
+        threads do not always help one sentence: on the 2-core AMD EPYC build machine two
+        threads take 2.2x as long."""
         tokens = self._sp.encode([CALIBRATION_TEXT], out_type=str)
         seconds: dict[bool, list[float]] = {False: [], True: []}
         for round_ in range(CALIBRATION_ROUNDS + 1):
             for wide in (False, True):
                 started = time.perf_counter()
-                self._translate_batch(tokens, BEST, wide)
+                self.translator(wide).translate_batch(
+                    tokens, beam_size=self.settings.beam_size,
+                    max_decoding_length=CALIBRATION_TOKENS,
+                )
                 if round_:  # the first round warms both replicas up
                     seconds[wide].append(time.perf_counter() - started)
         narrow, wide = statistics.median(seconds[False]), statistics.median(seconds[True])
