@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import logging
 import os
@@ -130,7 +132,9 @@ class PairEngine:
             self.package.source, self.package.target, narrow * 1000, wide * 1000, keep,
         )
         if not keep:
+            self._wide_translator.unload_model()
             self._wide_translator = None
+            _return_freed_memory()
 
     def translator(self, wide: bool = False) -> ctranslate2.Translator:
         """The replica for a batch: the wide one when asked for and loaded."""
@@ -258,6 +262,13 @@ class PairEngine:
             return_attention=True,
         )
         return [result.attention[0][0] if result.attention[0] else None for result in results]
+
+
+def _return_freed_memory() -> None:
+    """Hand the heap pages just freed back to the OS (glibc keeps them otherwise: a dropped
+    replica of a Transformer-base model would stay in the RSS)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _model_config(package: ArgosPackage) -> dict[str, Any]:
