@@ -183,7 +183,7 @@ async def test_a_batch_alone_runs_wide_and_the_other_workers_wait_for_it() -> No
     assert run.wide == [True, False, False]
 
 
-async def test_a_batch_that_leaves_work_behind_or_starts_beside_another_is_not_wide() -> None:
+async def test_a_batch_that_leaves_work_behind_is_not_wide_and_the_last_one_is() -> None:
     run = GatedBatch()
     batcher = DynamicBatcher(
         run, max_batch_sentences=2, max_wait_s=0, max_queue_sentences=100, workers=1,
