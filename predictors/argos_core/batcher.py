@@ -15,6 +15,13 @@ callers come back to the queue together. A worker that took 31 of 32 callers lea
 translating batches of one, at a fraction of the engine's throughput. Sizing batches by share,
 and letting a free worker wait a few milliseconds for the callers it just answered, converges
 to equal batches; the wait costs a small fraction of a batch's duration.
+
+With `wide_when_alone` (true for the keys whose engine has a wide replica), a batch that
+leaves with nothing else queued or in flight (a lone request at low load) is run wide:
+`run_batch` is told so, and the engine gives it every core instead of one. The other workers
+start nothing until it ends (their batches would take cores from it and stall its threads at
+their barriers); what arrives meanwhile waits for it, and as soon as two batches are in hand
+they run side by side again, one core each.
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ from argos_core.errors import Overloaded
 
 logger = logging.getLogger("argos_core.batcher")
 
-RunBatch = Callable[[Hashable, list[str]], list[str]]
+# (key, sentences, wide) -> one result per sentence; `wide`: the batch may use every core
+RunBatch = Callable[[Hashable, list[str], bool], list]
 
 
 @dataclass
@@ -53,8 +61,11 @@ class DynamicBatcher:
         max_queue_sentences: int,
         workers: int = 1,
         max_wait_fraction: float = 0.0,
+        wide_when_alone: Callable[[Hashable], bool] | None = None,
     ) -> None:
         self._run_batch = run_batch
+        self.wide_when_alone = wide_when_alone
+        self._wide = False  # a batch using every core is being translated: the others hold
         self.max_batch_sentences = max_batch_sentences
         self.max_wait_s = max_wait_s
         self.max_wait_fraction = max_wait_fraction
@@ -130,10 +141,18 @@ class DynamicBatcher:
         while True:
             key, batch = await self._next_batch()
             started = time.monotonic()
+            wide = (
+                self.wide_when_alone is not None
+                and not self._running
+                and not self._queued
+                and self.wide_when_alone(key)
+            )
+            if wide:
+                self._wide = True
             self._running += len(batch)
             try:
                 results = await loop.run_in_executor(
-                    self._executor, self._run_batch, key, [p.sentence for p in batch]
+                    self._executor, self._run_batch, key, [p.sentence for p in batch], wide
                 )
             except Exception as exc:
                 logger.exception("batch failed key=%s size=%d", key, len(batch))
@@ -143,6 +162,9 @@ class DynamicBatcher:
                 continue
             finally:
                 self._running -= len(batch)
+                if wide:
+                    self._wide = False
+                    self._arrived.set()  # wake the workers that held for it
             self._batch_done(key, time.monotonic() - started)
             for pending, result in zip(batch, results, strict=True):
                 if not pending.future.done():
@@ -152,7 +174,7 @@ class DynamicBatcher:
         free_since = time.monotonic()
         while True:
             self._drop_cancelled()
-            if not self._queued:
+            if not self._queued or self._wide:
                 self._arrived.clear()
                 await self._arrived.wait()
                 continue

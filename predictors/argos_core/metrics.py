@@ -13,6 +13,11 @@ BATCH_SECONDS = Histogram(
     "Wall time of one translate_batch call (tokenize, translate, detokenize)",
     ["pair"],
 )
+WIDE_BATCHES = Counter(
+    "argos_wide_batches_total",
+    "Batches translated alone on the replica with every thread (`wide_threads`)",
+    ["pair"],
+)
 QUEUE_SENTENCES = Gauge("argos_queue_sentences", "Sentences waiting for a batch")
 OVERLOADED = Counter("argos_overloaded_total", "Requests refused because the queue was full")
 SENTENCES = Counter("argos_sentences_translated_total", "Sentences translated", ["pair"])

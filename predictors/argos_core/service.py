@@ -62,6 +62,7 @@ class TranslationService:
             max_wait_fraction=settings.max_wait_fraction,
             max_queue_sentences=settings.max_queue_sentences,
             workers=settings.inter_threads,
+            wide_when_alone=lambda key: self.engines[key[0]].has_wide,
         )
 
     @classmethod
@@ -212,13 +213,15 @@ class TranslationService:
         return [r for r in results if r is not None]
 
     def _run_batch(
-        self, key: tuple[Pair, Decoding], sentences: list[str]
+        self, key: tuple[Pair, Decoding], sentences: list[str], wide: bool
     ) -> list[SentenceTranslation]:
         pair, decoding = key
         label = f"{pair[0]}-{pair[1]}"
         metrics.BATCH_SIZE.labels(label).observe(len(sentences))
+        if wide:
+            metrics.WIDE_BATCHES.labels(label).inc()
         with metrics.BATCH_SECONDS.labels(label).time():
-            translations = self.engines[pair].translate(sentences, decoding)
+            translations = self.engines[pair].translate(sentences, decoding, wide)
         metrics.SENTENCES.labels(label).inc(len(sentences))
         return translations
 

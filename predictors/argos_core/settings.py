@@ -45,6 +45,14 @@ class EngineSettings:
         "threads per batch; one avoids OpenMP barrier stalls when the HTTP side needs a core "
         "(`docs/benchmarks.md`)",
     )
+    wide_threads: int = setting(
+        0,
+        "threads for a batch translated alone (nothing else queued or in flight), on a second "
+        "replica of the model; 0 = auto: every CPU the container may use, kept only when a "
+        "lone sentence is at least 10% faster that way at load; N = always N; at most "
+        "`intra_threads` = off. The replica costs one more copy of the weights per pair "
+        "(`docs/predictor.md`)",
+    )
     max_decoding_length: int = setting(
         256, "longest translation in tokens (also at most twice the source length plus 10)"
     )
@@ -91,7 +99,12 @@ class EngineSettings:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in (
-            "inter_threads", "intra_threads", "cache_size", "max_wait_ms", "max_wait_fraction"
+            "inter_threads",
+            "intra_threads",
+            "wide_threads",
+            "cache_size",
+            "max_wait_ms",
+            "max_wait_fraction",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -101,6 +114,14 @@ class EngineSettings:
     @property
     def max_wait_s(self) -> float:
         return self.max_wait_ms / 1000.0
+
+    @property
+    def wide_thread_count(self) -> int:
+        """Threads of the replica for a batch alone, 0 for none (resolved settings only)."""
+        if self.device != "cpu" or self.intra_threads == 0:
+            return 0
+        threads = self.wide_threads or available_cpus()
+        return threads if threads > self.intra_threads else 0
 
     def resolved(self, cuda_devices: int) -> EngineSettings:
         """These settings with `device` "auto" and `inter_threads` 0 made concrete: on CPU, one

@@ -18,13 +18,61 @@ class RecordingBatch:
         self.release = threading.Event()
         self.release.set()
 
-    def __call__(self, key: object, sentences: list[str]) -> list[str]:
+    def __call__(self, key: object, sentences: list[str], wide: bool = False) -> list[str]:
         self.release.wait(5)
         now = time.monotonic()
         self.started.update(dict.fromkeys(sentences, now))
         time.sleep(self.delay_s)
         self.batches.append((key, list(sentences)))
         return [f"{key}:{s.upper()}" for s in sentences]
+
+
+class GatedBatch:
+    """A batch function whose batches each wait for the test to release them, so the test
+    decides when every batch ends (and in what order) and the batcher's decisions do not
+    depend on how fast threads are scheduled."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []  # in the order they started
+        self.wide: list[bool] = []
+        self._gates: list[threading.Event] = []
+        self._released = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, key: object, sentences: list[str], wide: bool = False) -> list[str]:
+        gate = threading.Event()
+        with self._lock:
+            self.batches.append(list(sentences))
+            self.wide.append(wide)
+            self._gates.append(gate)
+        if not gate.wait(60):
+            raise TimeoutError("the test never released this batch")
+        return [s.upper() for s in sentences]
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._gates) - self._released
+
+    def release_oldest(self) -> None:
+        with self._lock:
+            self._gates[self._released].set()
+            self._released += 1
+
+    def release_all(self) -> None:
+        with self._lock:
+            for gate in self._gates[self._released:]:
+                gate.set()
+            self._released = len(self._gates)
+
+
+async def until(condition, what: str) -> None:
+    """Wait (bounded) for `condition()` to hold."""
+    for _ in range(30_000):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def make(run: RecordingBatch, **overrides) -> DynamicBatcher:
@@ -65,25 +113,90 @@ async def test_idle_workers_split_what_is_queued_and_translate_side_by_side() ->
     assert sorted(len(sentences) for _, sentences in run.batches) == [3, 3]
 
 
-async def test_closed_loop_callers_settle_into_equal_batches_per_worker() -> None:
+@pytest.mark.parametrize("first_wave", [1, 2, 5])
+async def test_closed_loop_callers_settle_into_equal_batches_per_worker(first_wave: int) -> None:
     """Callers that send again as soon as they are answered (a benchmark's closed loop, a
     Kafka consumer's window) end up split evenly between the workers, whatever split the
-    first arrivals made."""
-    run = RecordingBatch(delay_s=0.04)
-    batcher = make(run, workers=2, max_batch_sentences=64, max_wait_s=0.002,
-                   max_wait_fraction=0.25)
+    first arrivals made. The test ends every batch itself, oldest first, once both workers
+    hold one; a worker short of its share waits for it (the hold is far longer than the
+    test), so no decision depends on timing."""
+    run = GatedBatch()
+    batcher = DynamicBatcher(
+        run, max_batch_sentences=64, max_wait_s=0, max_queue_sentences=100, workers=2,
+        max_wait_fraction=1e6,
+    )
+    history = asyncio.create_task(batcher.submit("k", ["history"]))  # gives the key a hold
+    await until(lambda: run.in_flight == 1, "the history batch")
+    run.release_oldest()
+    await history
+    rounds: dict[str, int] = {}
 
-    async def caller(name: str, delay_s: float) -> None:
-        await asyncio.sleep(delay_s)  # arrivals spread over the first batches
-        for round_ in range(12):
-            sentence = f"{name}-{round_}"
-            assert await batcher.submit("k", [sentence]) == [f"k:{sentence.upper()}"]
+    async def caller(name: str) -> None:
+        while True:
+            sentence = f"{name}-{rounds.setdefault(name, 0)}"
+            assert await batcher.submit("k", [sentence]) == [sentence.upper()]
+            rounds[name] += 1
 
-    await asyncio.gather(*(caller(f"c{i}", 0.003 * i) for i in range(12)))
+    callers = [asyncio.create_task(caller(f"c{i}")) for i in range(first_wave)]
+    await until(lambda: run.in_flight >= 1, "the first wave's batch")
+    callers += [asyncio.create_task(caller(f"c{i}")) for i in range(first_wave, 12)]
+    try:
+        for _ in range(16):
+            await until(lambda: run.in_flight == 2, "both workers translating")
+            run.release_oldest()
+        await until(lambda: run.in_flight == 2, "both workers translating")
+    finally:
+        for task in callers:
+            task.cancel()
+        run.release_all()
+        await asyncio.gather(*callers, return_exceptions=True)
+        await batcher.close()
+    sizes = [len(batch) for batch in run.batches[1:]]
+    assert len(sizes) == 18, sizes
+    # whatever the first batches took, from the fourth on each worker carries half the callers
+    assert sizes[3:] == [6] * 15, sizes
+    assert sum(rounds.values()) == sum(sizes[:16]), (rounds, sizes)
+
+
+async def test_a_batch_alone_runs_wide_and_the_other_workers_wait_for_it() -> None:
+    """With nothing else queued or in flight a batch gets every core (`wide`); what arrives
+    meanwhile starts only when it ends, and then batches run side by side, one core each."""
+    run = GatedBatch()
+    batcher = DynamicBatcher(
+        run, max_batch_sentences=8, max_wait_s=0, max_queue_sentences=100, workers=2,
+        wide_when_alone=lambda key: True,
+    )
+    lone = asyncio.create_task(batcher.submit("k", ["lone"]))
+    await until(lambda: run.in_flight == 1, "the lone batch")
+    pair = [asyncio.create_task(batcher.submit("k", [s])) for s in ("a", "b")]
+    await until(lambda: batcher.queued == 2, "the pair queued")
+    for _ in range(20):  # an idle worker must not start beside the wide batch
+        await asyncio.sleep(0.001)
+    assert run.in_flight == 1
+    run.release_oldest()
+    assert await lone == ["LONE"]
+    await until(lambda: run.in_flight == 2, "the pair side by side")
+    run.release_all()
+    assert [await task for task in pair] == [["A"], ["B"]]
     await batcher.close()
-    sizes = [len(sentences) for _, sentences in run.batches]
-    # the first two batches take the first arrivals; from then on, 6 and 6 (until callers end)
-    assert sizes[2:14].count(6) >= 10, sizes
+    assert run.batches == [["lone"], ["a"], ["b"]]
+    assert run.wide == [True, False, False]
+
+
+async def test_a_batch_that_leaves_work_behind_is_not_wide_and_the_last_one_is() -> None:
+    run = GatedBatch()
+    batcher = DynamicBatcher(
+        run, max_batch_sentences=2, max_wait_s=0, max_queue_sentences=100, workers=1,
+        wide_when_alone=lambda key: True,
+    )
+    first = asyncio.create_task(batcher.submit("k", list("abc")))  # batches of 2, then 1
+    await until(lambda: run.in_flight == 1, "the first batch")
+    run.release_oldest()
+    await until(lambda: run.in_flight == 1 and len(run.batches) == 2, "the second batch")
+    run.release_all()
+    assert await first == ["A", "B", "C"]
+    await batcher.close()
+    assert run.wide == [False, True]
 
 
 async def test_a_free_worker_waits_for_its_share_at_most_its_hold() -> None:
@@ -150,7 +263,7 @@ async def test_one_request_larger_than_the_queue_is_served_only_when_the_queue_i
 
 
 async def test_a_failing_batch_fails_only_its_requests() -> None:
-    def run(key: object, sentences: list[str]) -> list[str]:
+    def run(key: object, sentences: list[str], wide: bool) -> list[str]:
         if "boom" in sentences:
             raise RuntimeError("engine failed")
         return sentences

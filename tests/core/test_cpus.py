@@ -57,6 +57,18 @@ def test_auto_inter_threads_is_one_batch_per_cpu_on_cpu_and_one_on_gpu() -> None
     assert EngineSettings(inter_threads=3).resolved(cuda_devices=0).inter_threads == 3
 
 
+def test_wide_threads_default_to_every_cpu_on_cpu_and_off_on_gpu() -> None:
+    on_cpu = EngineSettings().resolved(cuda_devices=0)
+    assert on_cpu.wide_threads == 0  # auto: calibrated when the pair loads
+    assert on_cpu.wide_thread_count == (available_cpus() if available_cpus() > 1 else 0)
+    assert EngineSettings(device="auto").resolved(cuda_devices=1).wide_thread_count == 0
+    assert EngineSettings(wide_threads=1).resolved(cuda_devices=0).wide_thread_count == 0
+    assert EngineSettings(intra_threads=4, wide_threads=4).resolved(0).wide_thread_count == 0
+    assert EngineSettings(wide_threads=3).resolved(cuda_devices=0).wide_thread_count == 3
+
+
 def test_negative_thread_counts_are_refused() -> None:
     with pytest.raises(ValueError, match="inter_threads"):
         EngineSettings(inter_threads=-1)
+    with pytest.raises(ValueError, match="wide_threads"):
+        EngineSettings(wide_threads=-1)

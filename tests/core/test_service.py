@@ -35,6 +35,41 @@ async def test_concurrent_calls_match_sequential_results(service: TranslationSer
     assert [r[0] for r in results] == SPANISH * 4
 
 
+async def test_the_wide_replica_translates_like_the_narrow_ones() -> None:
+    """A lone request runs on the replica with every thread (`wide_threads`); its answers
+    are the same as the one-thread replicas' under concurrency."""
+    settings = EngineSettings(max_wait_ms=5, inter_threads=2, intra_threads=1, wide_threads=2)
+    svc = TranslationService.from_directory(None, settings)
+    wide_batches = REGISTRY.get_sample_value("argos_wide_batches_total", {"pair": "en-es"}) or 0
+    try:
+        assert svc.engines[("en", "es")].has_wide  # asked for: no calibration
+        assert [(await svc.translate([t]))[0] for t in ENGLISH] == SPANISH
+        wide_after = REGISTRY.get_sample_value("argos_wide_batches_total", {"pair": "en-es"})
+        assert wide_after == wide_batches + len(ENGLISH)
+        explained = await svc.explain_request([TextItem(ENGLISH[0])])
+        assert explained[0].translation == SPANISH[0]
+        results = await asyncio.gather(*(svc.translate([t]) for t in ENGLISH * 2))
+        assert [r[0] for r in results] == SPANISH * 2
+    finally:
+        await svc.close()
+
+
+async def test_auto_wide_threads_keep_the_wide_replica_only_when_it_is_faster(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`wide_threads` 0 times both replicas on one sentence at load and says what it chose;
+    either way the answers are the same."""
+    settings = EngineSettings(max_wait_ms=5, inter_threads=2, intra_threads=1, wide_threads=0)
+    with caplog.at_level("INFO", logger="argos_core.engine"):
+        svc = TranslationService.from_directory(None, settings)
+    try:
+        (line,) = [r.getMessage() for r in caplog.records if "calibrated" in r.getMessage()]
+        assert f"kept={svc.engines[('en', 'es')].has_wide}" in line
+        assert [(await svc.translate([t]))[0] for t in ENGLISH] == SPANISH
+    finally:
+        await svc.close()
+
+
 async def test_limits_and_unknown_pairs(service: TranslationService) -> None:
     with pytest.raises(UnknownLanguagePair, match="installed pairs: en->es"):
         await service.translate(["x"], "en", "de")

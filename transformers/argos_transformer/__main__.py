@@ -33,8 +33,8 @@ from argos_transformer.predictor_client import PredictorClient
 from argos_transformer.server import TransformerServer
 
 log = logging.getLogger("argos_transformer")
-
-LOGGERS = ("argos_transformer", "argos_protocol_kserve", "kserve", "kserve.trace", "uvicorn",
+LOGGERS = ("argos_transformer", "argos_protocol", "argos_protocol_kserve", "kserve", "kserve.trace",
+           "uvicorn",
            "uvicorn.error", "kafka")
 
 LIMIT_FLAGS = {

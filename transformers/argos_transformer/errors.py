@@ -8,7 +8,7 @@ server turns into a status), so a V2 gRPC caller gets the same classification.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from types import TracebackType
 
 from grpc import StatusCode
 from grpc_interceptor.exceptions import GrpcException
@@ -136,10 +136,22 @@ _GRPC_CODE_BY_CLIENT_STATUS = {
 }
 
 
-@contextlib.contextmanager
-def protocol_errors() -> Iterator[None]:
+class _ProtocolErrors(contextlib.ContextDecorator):
+    # A class rather than @contextlib.contextmanager: that builds a generator per call, and
+    # the codecs run this on every request.
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, InvalidRequest):
+            raise InvalidInput(str(exc)) from exc
+
+
+def protocol_errors() -> _ProtocolErrors:
     """The protocol's `InvalidRequest` as this transformer's `InvalidInput` (also a decorator)."""
-    try:
-        yield
-    except InvalidRequest as exc:
-        raise InvalidInput(str(exc)) from exc
+    return _ProtocolErrors()
