@@ -199,34 +199,53 @@ async def test_a_batch_that_leaves_work_behind_is_not_wide_and_the_last_one_is()
     assert run.wide == [False, True]
 
 
+class BusyUntilReleased(RecordingBatch):
+    """Batches of "busy-*" sentences run until the test releases them; others as RecordingBatch."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__(delay_s)
+        self.busy_release = threading.Event()
+        self.busy_running = 0
+
+    def __call__(self, key: object, sentences: list[str], wide: bool = False) -> list[str]:
+        if sentences[0].startswith("busy"):
+            self.busy_running += 1
+            if not self.busy_release.wait(60):
+                raise TimeoutError("the test never released the busy batches")
+            return [f"{key}:{s.upper()}" for s in sentences]
+        return super().__call__(key, sentences, wide)
+
+
 async def test_a_free_worker_waits_for_its_share_at_most_its_hold() -> None:
     """A sentence arriving while the other workers are busy with large batches waits for
-    company for `max_wait_fraction` of a batch's duration, not for the busy workers."""
-    run = RecordingBatch(delay_s=0.3)
+    company for `max_wait_fraction` of a batch's duration, not for the busy workers: it is
+    served while they are still translating (they end only when the test says so)."""
+    run = BusyUntilReleased(delay_s=0.3)
     batcher = make(run, workers=3, max_batch_sentences=64, max_wait_s=0.002,
                    max_wait_fraction=0.2)
-    await batcher.submit("k", ["history"])  # a batch takes 0.3 s: the hold is 0.06 s
+    await batcher.submit("k", ["history"])  # a batch takes >= 0.3 s: the hold is >= 0.06 s
     busy = asyncio.create_task(batcher.submit("k", [f"busy-{i}" for i in range(4)]))
-    await asyncio.sleep(0.05)  # two workers translate two sentences each
+    await until(lambda: run.busy_running == 2, "two workers translating two sentences each")
     sent = time.monotonic()
-    assert await batcher.submit("k", ["lone"]) == ["k:LONE"]
+    # A batcher waiting for the busy workers would never answer: the guard fails the test.
+    assert await asyncio.wait_for(batcher.submit("k", ["lone"]), 60) == ["k:LONE"]
     waited = run.started["lone"] - sent
+    assert not busy.done(), "the busy batches were still running"
+    run.busy_release.set()
     await busy
     await batcher.close()
-    assert [len(s) for _, s in run.batches] == [1, 2, 2, 1]
-    assert 0.04 <= waited < 0.25, waited
+    assert [len(s) for _, s in run.batches] == [1, 1]  # history, lone (busy ones not recorded)
+    assert waited >= 0.06, f"held {waited:.3f}s, less than its hold: it did not wait for company"
 
 
 async def test_a_lone_sentence_with_idle_workers_is_not_held() -> None:
     """Nothing else in hand: the batch leaves as soon as arrivals pause (`max_wait`), however
-    long batches take."""
+    long the hold would be (here 100 s: a held sentence fails the guard)."""
     run = RecordingBatch(delay_s=0.2)
-    batcher = make(run, workers=2, max_wait_s=0.002, max_wait_fraction=0.5)
-    await batcher.submit("k", ["history"])  # the hold would be 0.1 s
-    sent = time.monotonic()
-    await batcher.submit("k", ["lone"])
+    batcher = make(run, workers=2, max_wait_s=0.002, max_wait_fraction=500)
+    await batcher.submit("k", ["history"])
+    assert await asyncio.wait_for(batcher.submit("k", ["lone"]), 60) == ["k:LONE"]
     await batcher.close()
-    assert run.started["lone"] - sent < 0.05
 
 
 async def test_full_queue_answers_overloaded_and_recovers() -> None:

@@ -34,8 +34,7 @@ from argos_transformer.server import TransformerServer
 
 log = logging.getLogger("argos_transformer")
 LOGGERS = ("argos_transformer", "argos_protocol", "argos_protocol_kserve", "kserve", "kserve.trace",
-           "uvicorn",
-           "uvicorn.error", "kafka")
+           "uvicorn", "uvicorn.error", "kafka")
 
 LIMIT_FLAGS = {
     "max_texts": "texts per request (or record)",
