@@ -91,21 +91,17 @@ async def grpc_call(stub: GRPCInferenceServiceStub, texts: list[str], expected: 
     return "ok" if answer == expected else f"wrong: {answer[:2]}"
 
 
-def transformer_progress(metrics_url: str) -> list[float]:
-    """(requests the transformer has accepted, texts waiting for a predictor call)."""
-    return metric_totals(
-        metrics_url, "request_preprocess_seconds_count", "argos_transformer_waiting_texts"
-    )
+def transformer_accepted(metrics_url: str) -> float:
+    """Requests the transformer has accepted (its preprocess ran)."""
+    return metric_totals(metrics_url, "request_preprocess_seconds_count")[0]
 
 
-async def wait_transformer_accepted(metrics_url: str, before: float, requests: int) -> float:
-    """Until the transformer has accepted every request (its preprocess ran); returns the texts
-    still waiting for a predictor call at that moment (work the shutdown must finish)."""
+async def wait_transformer_accepted(metrics_url: str, before: float, requests: int) -> None:
+    """Until the transformer has accepted every request (its preprocess ran)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        accepted, waiting = await asyncio.to_thread(transformer_progress, metrics_url)
-        if accepted >= before + requests:
-            return waiting
+        if await asyncio.to_thread(transformer_accepted, metrics_url) >= before + requests:
+            return
         await asyncio.sleep(0.05)
     raise AssertionError("the requests were not all accepted within 60 s")
 
@@ -113,23 +109,31 @@ async def wait_transformer_accepted(metrics_url: str, before: float, requests: i
 async def sigterm_under_load(
     server: ServerProcess, metrics_url: str, calls: list[Callable[[], Awaitable[str]]],
     sentences: int, transformer_metrics_url: str | None = None,
+    upstream: ServerProcess | None = None,
 ) -> tuple[list[str], float, float, int | None]:
-    """Start every call, wait until all are accepted, SIGTERM; returns (outcomes, sentences
-    (for the transformer: texts) queued at the signal, seconds from the signal to exit, exit
-    code). A transformer queues requests itself, so its own metrics say when all are in."""
+    """Start every call, wait until all are accepted, SIGTERM; returns (outcomes, work in
+    flight at the signal (sentences queued; for the transformer: requests unanswered), seconds
+    from the signal to exit, exit code). A transformer queues requests itself, so its own
+    metrics say when all are in; its `upstream` (the predictor) is stopped (SIGSTOP) from
+    before the load until just after the SIGTERM, so that the work is certainly in flight."""
     _, translated_before = progress(metrics_url)
     accepted_before = (
-        transformer_progress(transformer_metrics_url)[0] if transformer_metrics_url else 0.0
+        transformer_accepted(transformer_metrics_url) if transformer_metrics_url else 0.0
     )
-    tasks = [asyncio.create_task(call()) for call in calls]
-    if transformer_metrics_url:
-        queued = await wait_transformer_accepted(
-            transformer_metrics_url, accepted_before, len(calls)
-        )
-    else:
-        queued = await wait_all_accepted(metrics_url, translated_before, sentences)
-    signalled = time.monotonic()
-    server.signal(signal.SIGTERM)
+    if upstream is not None:
+        upstream.signal(signal.SIGSTOP)
+    try:
+        tasks = [asyncio.create_task(call()) for call in calls]
+        if transformer_metrics_url:
+            await wait_transformer_accepted(transformer_metrics_url, accepted_before, len(calls))
+            queued = float(sum(not task.done() for task in tasks))
+        else:
+            queued = await wait_all_accepted(metrics_url, translated_before, sentences)
+        signalled = time.monotonic()
+        server.signal(signal.SIGTERM)
+    finally:
+        if upstream is not None:
+            upstream.signal(signal.SIGCONT)
     outcomes = await asyncio.gather(*tasks)
     code = await asyncio.to_thread(server.process.wait, KSERVE_GRACE_S + 30)
     return outcomes, queued, time.monotonic() - signalled, code
@@ -205,9 +209,11 @@ async def assert_mlserver_drains(
 
 
 async def assert_transformer_drains(
-    name: str, server: ServerProcess, transformer_url: str, predictor_url: str
+    name: str, server: ServerProcess, transformer_url: str, predictor_url: str,
+    predictor: ServerProcess,
 ) -> None:
-    """V1 load on a transformer in front of a KServe predictor started with BIG_QUEUE."""
+    """V1 load on a transformer in front of a KServe predictor (`predictor`, its server)
+    started with BIG_QUEUE."""
     predict_url = f"{transformer_url}/v1/models/translator:predict"
     limits = httpx.Limits(max_connections=REST_REQUESTS)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
@@ -217,9 +223,10 @@ async def assert_transformer_drains(
             calls.append(lambda e=english, s=spanish: rest_call(
                 client, predict_url, {"instances": e}, s, v1_predictions))
         outcomes, queued, seconds, code = await sigterm_under_load(
-            server, f"{predictor_url}/metrics", calls, REST_SENTENCES, f"{transformer_url}/metrics"
+            server, f"{predictor_url}/metrics", calls, REST_SENTENCES, f"{transformer_url}/metrics",
+            upstream=predictor,
         )
-    report(name, outcomes, queued, seconds, code, unit="texts")
+    report(name, outcomes, queued, seconds, code, unit="requests")
 
 
 async def test_kserve_predictor_drains_rest_and_grpc_on_sigterm(tmp_path: Path) -> None:
@@ -251,7 +258,8 @@ async def test_transformer_drains_on_sigterm(tmp_path: Path) -> None:
     try:
         transformer = start_transformer(tmp_path, f"127.0.0.1:{predictor.http_port}", "v1")
         await assert_transformer_drains(
-            "transformer", transformer.server, transformer.base_url, predictor.base_url
+            "transformer", transformer.server, transformer.base_url, predictor.base_url,
+            predictor.server,
         )
         assert predictor.server.alive()
     finally:

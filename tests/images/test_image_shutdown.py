@@ -60,7 +60,7 @@ async def test_transformer_container(start: Start) -> None:
         )
         await assert_transformer_drains(
             "transformer container", transformer.container, transformer.base_url,
-            predictor.base_url,
+            predictor.base_url, predictor.container,
         )
         assert predictor.container.alive()
     finally:
