@@ -15,6 +15,10 @@ With `latency_sentences` N > 0 it also measures the engine's best single-sentenc
 one `translate_batch` of one sentence at a time, for each of the first N sentences (the ones a
 served run at concurrency 1 sends), per `latency_layouts` layout; the best layout's median
 counts. This is the floor a lone request could be served in.
+
+`--single JOB.json` keeps one translator of the best single-sentence layout and translates the
+sentence whose index it reads from stdin, one at a time (the bench pairs these calls with
+served requests at concurrency 1).
 """
 
 from __future__ import annotations
@@ -136,7 +140,43 @@ def _rate(
                 return done / elapsed
 
 
+def serve_single_sentences(job: dict) -> None:
+    """`--single JOB.json`: one translator with `layout` ([inter, intra]); prints "ready", then
+    for each index read from stdin translates that one sentence alone (`translate_batch` of
+    one, tokenised up front) and prints the milliseconds it took. The bench alternates these
+    calls with served requests for the same sentences (`phases.paired_latency_c1`)."""
+    import sentencepiece as spm
+
+    from argos_core.packages import discover_packages
+
+    with tempfile.TemporaryDirectory() as extract:
+        package = discover_packages(Path(job["model_dir"]), Path(extract))[0]
+        processor = spm.SentencePieceProcessor(model_file=str(package.sentencepiece_model))
+        tokens = processor.encode(job["sentences"], out_type=str)
+        options = {
+            "beam_size": job["beam_size"],
+            "max_decoding_length": job["max_decoding_length"],
+            "max_batch_size": job["max_batch_tokens"],
+            "batch_type": "tokens",
+            "replace_unknowns": True,
+        }
+        inter_threads, intra_threads = job["layout"]
+        translator = ctranslate2_translator(
+            package.model_dir, job["compute_type"], inter_threads, intra_threads
+        )
+        translator.translate_batch(tokens[:1], **options)  # warm-up
+        print("ready", flush=True)
+        for line in sys.stdin:
+            sentence = tokens[int(line)]
+            started = time.perf_counter()
+            translator.translate_batch([sentence], **options)
+            print(f"{(time.perf_counter() - started) * 1000:.3f}", flush=True)
+
+
 def main() -> None:
+    if sys.argv[1] == "--single":
+        serve_single_sentences(json.loads(Path(sys.argv[2]).read_text()))
+        return
     job = json.loads(Path(sys.argv[1]).read_text())
     print(json.dumps(measure(job)))
 

@@ -1,6 +1,12 @@
 """Bounded closed-loop load: `concurrency` workers send a fixed number of requests, stopping
 early at a time cap, and every latency is recorded.
 
+Throughput is measured while every caller is busy: from the `concurrency`-th answer (the first
+round is in, the callers' arrivals are spread as the server answers them) to the answer after
+which the last request is sent (from then on fewer than `concurrency` are in flight). That is
+the steady state a server runs in under that load, and what the engine limit is measured in;
+a run too short for that window is measured from first request to last answer.
+
 A request is an async callable `call(index) -> list[str]` (the translations it got back); the
 outputs are kept by index so runs can be compared for equal outputs.
 """
@@ -30,6 +36,8 @@ class LoadResult:
     client_cpu_s: float | None = None
     server_cpu_s: float | None = None
     batch_sentences_mean: float | None = None  # the server's batches during the run
+    # (seconds since the run started, sentences) per answer, in the order they came
+    answers: list[tuple[float, int]] = field(default_factory=list)
 
     @property
     def completed(self) -> int:
@@ -37,8 +45,28 @@ class LoadResult:
 
     @property
     def throughput(self) -> float:
-        """Translated sentences per second over the whole run."""
+        """Translated sentences per second while every caller was busy (the steady window),
+        or over the whole run when it is shorter than three rounds."""
+        window = self.steady_window()
+        if window is None:
+            return self.whole_run_throughput
+        seconds, sentences = window
+        return sentences / seconds
+
+    @property
+    def whole_run_throughput(self) -> float:
         return self.sentences / self.seconds if self.seconds > 0 else 0.0
+
+    def steady_window(self) -> tuple[float, int] | None:
+        """(seconds, sentences answered) between the `concurrency`-th answer and the
+        (answers - `concurrency`)-th, when at least three rounds were answered and nothing
+        failed or was cut short."""
+        count, rounds = len(self.answers), self.concurrency
+        if self.errors or self.capped or count < 3 * rounds:
+            return None
+        start, end = self.answers[rounds - 1][0], self.answers[count - rounds - 1][0]
+        sentences = sum(n for _, n in self.answers[rounds : count - rounds])
+        return (end - start, sentences) if end > start else None
 
     def percentile_ms(self, q: float) -> float | None:
         return percentile(self.latencies_s, q) * 1000 if self.latencies_s else None
@@ -53,6 +81,8 @@ class LoadResult:
             "seconds": round(self.seconds, 3),
             "capped": self.capped,
             "sentences_per_s": round(self.throughput, 2),
+            "sentences_per_s_whole_run": round(self.whole_run_throughput, 2),
+            "steady_window": self.steady_window() is not None,
             "p50_ms": _round(self.percentile_ms(50)),
             "p99_ms": _round(self.percentile_ms(99)),
             "client_cpu_ms_per_request": self._per_request_ms(self.client_cpu_s),
@@ -116,8 +146,10 @@ async def run_load(
             except Exception as exc:  # a failed request is counted, never retried
                 result.errors.append(f"{type(exc).__name__}: {exc}"[:300])
                 continue
-            result.latencies_s.append(time.perf_counter() - sent)
+            answered = time.perf_counter()
+            result.latencies_s.append(answered - sent)
             result.sentences += len(outputs)
+            result.answers.append((answered - started, len(outputs)))
             if keep_outputs and len(outputs) == 1:
                 result.outputs[index] = outputs[0]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import time
 from collections.abc import Callable
@@ -61,22 +62,30 @@ async def measure_target(
 # --- engine limit ---------------------------------------------------------------------------
 
 
+def _engine_job(run: Run, model: str, sentences: list[str]) -> dict:
+    """What every engine measurement shares: the model, the sentences, the servers' decoding
+    options."""
+    engine = run.engine_settings(model)
+    return {
+        "model_dir": str(run.package_file(model).parent),
+        "sentences": sentences,
+        "beam_size": run.settings.beam_size,
+        "max_decoding_length": run.max_decoding_length(model),
+        "compute_type": str(engine.get("compute_type", "default")),
+        "max_batch_tokens": int(engine.get("max_batch_tokens", 4096)),
+    }
+
+
 def engine_limit(
     run: Run, model: str, workload: Workload, batch_sizes: list[int],
     thread_layouts: list[tuple[int, int]] | None = None, latency_sentences: int = 0,
 ) -> dict:
     load = run.settings.load[model]
-    engine = run.engine_settings(model)
     job = {
-        "model_dir": str(run.package_file(model).parent),
-        "sentences": list(workload.sentences[: load.engine_sentences]),
+        **_engine_job(run, model, list(workload.sentences[: load.engine_sentences])),
         "batch_sizes": batch_sizes,
-        "beam_size": run.settings.beam_size,
-        "max_decoding_length": run.max_decoding_length(model),
-        "compute_type": str(engine.get("compute_type", "default")),
         "thread_layouts": thread_layouts or run.thread_layouts(model),
-        "max_batch_tokens": int(engine.get("max_batch_tokens", 4096)),
-        "min_seconds": 4.0 if run.settings.mode == "full" else 1.0,
+        "min_seconds": load.engine_min_seconds,
         "latency_sentences": latency_sentences,
         # One sentence on every CPU, and on one thread (better when other work holds a core).
         "latency_layouts": list(dict.fromkeys([(1, available_cpus()), (1, 1)])),
@@ -89,10 +98,27 @@ def engine_phase(run: Run, model: str, workload: Workload) -> None:
         sizes = list(run.settings.load[model].engine_batch_sizes)
         data.update(engine_limit(run, model, workload, sizes,
                                  latency_sentences=_latency_sentences(run, model)))
+        data["at_top"] = best_within(data["sweep_by_threads"], TOP)
         data["measurements"] = [{
             "after": "start", "sentences_per_s": data["sentences_per_s"],
+            "sentences_per_s_at_top": data["at_top"]["sentences_per_s"],
             "single_sentence_ms": data["single_sentence"]["p50_ms"],
         }]
+
+
+def best_within(sweep_by_threads: dict[str, dict[str, float]], in_flight: int) -> dict:
+    """The engine's best combination keeping at most `in_flight` sentences in flight (parallel
+    batches x batch size): what a server can reach at best when its callers hold `in_flight`
+    one-sentence requests. The sweep always has one (its batch sizes start small)."""
+    layout, size = max(
+        ((layout, size) for layout, rates in sweep_by_threads.items() for size in rates
+         if int(layout.split("x")[0]) * int(size) <= in_flight),
+        key=lambda pair: sweep_by_threads[pair[0]][pair[1]],
+    )
+    inter_threads, intra_threads = map(int, layout.split("x"))
+    return {"sentences_per_s": sweep_by_threads[layout][size], "batch_size": int(size),
+            "inter_threads": inter_threads, "intra_threads": intra_threads,
+            "in_flight": in_flight}
 
 
 def _latency_sentences(run: Run, model: str) -> int:
@@ -112,20 +138,102 @@ def engine_recheck(run: Run, model: str, workload: Workload, after: str) -> None
     if "best_batch_size" not in engine:
         return
     with run.phase(model, f"engine_after_{after}"):
-        best = engine["best_threads"]
+        best, top = engine["best_threads"], engine["at_top"]
+        layouts = [(best["inter_threads"], best["intra_threads"]),
+                   (top["inter_threads"], top["intra_threads"])]
         again = engine_limit(
-            run, model, workload, [engine["best_batch_size"]],
-            [(best["inter_threads"], best["intra_threads"])],
-            latency_sentences=_latency_sentences(run, model),
+            run, model, workload, sorted({engine["best_batch_size"], top["batch_size"]}),
+            list(dict.fromkeys(layouts)), latency_sentences=_latency_sentences(run, model),
         )
+        rates = again["sweep_by_threads"]
+
+        def rate(inter: int, intra: int, size: int) -> float:
+            return rates[f"{inter}x{intra}"][str(size)]
+
         previous = engine["measurements"][-1]
-        latest = {"after": after, "sentences_per_s": again["sentences_per_s"],
-                  "single_sentence_ms": again["single_sentence"]["p50_ms"]}
+        latest = {
+            "after": after,
+            "sentences_per_s": rate(best["inter_threads"], best["intra_threads"],
+                                    engine["best_batch_size"]),
+            "sentences_per_s_at_top": rate(top["inter_threads"], top["intra_threads"],
+                                           top["batch_size"]),
+            "single_sentence_ms": again["single_sentence"]["p50_ms"],
+        }
         engine["measurements"].append(latest)
         engine["sentences_per_s"] = max(m["sentences_per_s"] for m in engine["measurements"])
         for key, adjacent in (("sentences_per_s", "adjacent"),
+                              ("sentences_per_s_at_top", "adjacent_at_top"),
                               ("single_sentence_ms", "single_sentence_adjacent")):
             engine.setdefault(adjacent, {})[after] = round((previous[key] + latest[key]) / 2, 2)
+
+
+def paired_latency_c1(
+    run: Run, model: str, front_end: str, launched: servers.Launched, workload: Workload
+) -> dict:
+    """Concurrency 1, paired: for each sentence a served run at c=1 sends, one engine call
+    (`benchmarks.engine_limit --single`, the best single-sentence layout, in the KServe image
+    environment) and one served request, alternating, so both see the same moment of the
+    machine (its speed drifts by a third within a run). Per served path with a c=1 level:
+    the two medians and their ratio, `latency_ratio_c1`'s value."""
+    load = run.settings.load[model]
+    engine = run.models.get(model, {}).get("engine", {})
+    layout = engine.get("single_sentence", {}).get("best_threads")
+    paths = [name for name in load.protocols
+             if name.startswith(f"{front_end}-") and 1 in level_plan(load, name)]
+    if not layout or not paths:
+        return {}
+    count = _latency_sentences(run, model)
+    job = {**_engine_job(run, model, [workload.text(i) for i in range(count)]),
+           "layout": [int(n) for n in layout.split("x")]}
+    job_file = run.settings.work_dir / f"single-{time.monotonic_ns()}.json"
+    job_file.parent.mkdir(parents=True, exist_ok=True)
+    job_file.write_text(json.dumps(job))
+    process = subprocess.Popen(
+        [str(venv_python("kserve")), "-m", "benchmarks.engine_limit", "--single", str(job_file)],
+        cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        if process.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the single-sentence engine exited {process.wait(10)}")
+
+        def engine_call(index: int) -> float:
+            process.stdin.write(f"{index}\n")
+            process.stdin.flush()
+            return float(process.stdout.readline())
+
+        return {
+            name: asyncio.run(_paired_with_engine(launched, name.removeprefix(f"{front_end}-"),
+                                                  workload, count, engine_call))
+            for name in paths
+        }
+    finally:
+        process.stdin.close()
+        process.wait(30)
+        job_file.unlink(missing_ok=True)
+
+
+async def _paired_with_engine(
+    launched: servers.Launched, protocol: str, workload: Workload, count: int,
+    engine_call: Callable[[int], float],
+) -> dict:
+    async def pairs(call: Call) -> dict:
+        await call(0)  # the connection is set up before anything is timed
+        engine_ms, served_ms = [], []
+        for index in range(count):
+            engine_ms.append(engine_call(index))
+            sent = time.perf_counter()
+            await call(index)
+            served_ms.append((time.perf_counter() - sent) * 1000)
+        engine_p50, served_p50 = statistics.median(engine_ms), statistics.median(served_ms)
+        return {"pairs": count, "engine_p50_ms": round(engine_p50, 2),
+                "served_p50_ms": round(served_p50, 2), "ratio": round(served_p50 / engine_p50, 3)}
+
+    if protocol == "v2-grpc":
+        async with targets.v2_grpc(launched.endpoint, workload) as call:
+            return await pairs(call)
+    async with targets.http_client(1) as client:
+        factory = targets.v1_rest if protocol == "v1-rest" else targets.v2_rest
+        return await pairs(factory(client, launched.endpoint, workload))
 
 
 # --- served front ends ----------------------------------------------------------------------

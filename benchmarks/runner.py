@@ -70,6 +70,10 @@ def kserve_phase(
                 data["served"] = phases.served_protocols(
                     run, model, "kserve", predictor, workload, outputs
                 )
+                if settings.wants("engine"):
+                    data["c1_paired"] = phases.paired_latency_c1(
+                        run, model, "kserve", predictor, workload
+                    )
                 data["peak_rss_mb"] = predictor.peak_rss_mb()
                 if settings.wants("engine"):
                     phases.engine_recheck(run, model, workload, "kserve")
@@ -101,6 +105,10 @@ def mlserver_phase(
                 data["served"] = phases.served_protocols(
                     run, model, "mlserver", mlserver, workload, outputs
                 )
+                if settings.wants("engine"):
+                    data["c1_paired"] = phases.paired_latency_c1(
+                        run, model, "mlserver", mlserver, workload
+                    )
                 data["peak_rss_mb"] = mlserver.peak_rss_mb()
                 if settings.wants("engine"):
                     phases.engine_recheck(run, model, workload, "mlserver")

@@ -36,6 +36,8 @@ class ModelLoad:
     engine_batch_sizes: tuple[int, ...]
     engine_sentences: int
     per_request_requests: dict[int, int]
+    # Each engine-limit combination (thread layout x batch size) runs at least this long.
+    engine_min_seconds: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,10 @@ class BenchSettings:
 EVERY_PATH = (
     "kserve-v1-rest", "kserve-v2-rest", "kserve-v2-grpc", "mlserver-v2-rest", "mlserver-v2-grpc",
 )
+# c=32 runs about a second (the throughput window, loadgen's, excludes the first and last
+# rounds): with a third of a second, one scheduler hiccup moved a ratio by 0.3.
 _DEMO_QUICK = ModelLoad(
-    requests={1: 40, 8: 240, 32: 480},
+    requests={1: 40, 8: 240, 32: 1600},
     warmup=32,
     protocols=EVERY_PATH,
     full_levels=("kserve-v1-rest", "kserve-v2-rest", "kserve-v2-grpc", "mlserver-v2-rest"),
@@ -84,18 +88,20 @@ _DEMO_QUICK = ModelLoad(
     per_request_requests={1: 40, 8: 120, 32: 240},
 )
 # 30-80 sentences/s on 2 cores: the quick run measures the engine-limit paths (KServe V2 REST
-# and gRPC, MLServer V2 REST) and the served per-request baseline; c=1 sends 8 requests (the
-# p50 of `latency_ratio_c1`). At c=32 five rounds of 32 after a
-# warm-up round: with two rounds, how the very first arrivals split between batches weighed
-# as much as the steady state.
+# and gRPC, MLServer V2 REST) and the served per-request baseline; c=1 sends 12 requests (the
+# p50 of `latency_ratio_c1`, paired with as many engine calls). At c=32 ten rounds of 32 after
+# a warm-up round, eight of them in the throughput window (about 3.5 s); the engine's
+# combinations run 2 s each. With five rounds and 1 s, the served/engine ratio of one path
+# moved between 0.9 and 1.16 from run to run.
 _ARGOS_SIZE_QUICK = ModelLoad(
-    requests={1: 8, 8: 16, 32: 160},
+    requests={1: 12, 8: 16, 32: 320},
     warmup=32,
     protocols=("kserve-v2-rest", "kserve-v2-grpc", "mlserver-v2-rest"),
     full_levels=("kserve-v2-rest",),
     engine_batch_sizes=(16, 32),
     engine_sentences=64,
     per_request_requests={1: 4, 8: 16, 32: 64},
+    engine_min_seconds=2.0,
 )
 
 
@@ -105,6 +111,7 @@ def _scaled(load: ModelLoad, factor: int) -> ModelLoad:
         requests={c: n * factor for c, n in load.requests.items()},
         per_request_requests={c: n * factor for c, n in load.per_request_requests.items()},
         engine_sentences=load.engine_sentences * factor,
+        engine_min_seconds=4.0,
         protocols=EVERY_PATH,
         full_levels=EVERY_PATH,
     )

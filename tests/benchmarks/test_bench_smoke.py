@@ -8,6 +8,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from harness.processes import REPO_ROOT, venv_python
 
 HEADLINE_KEYS = (
@@ -52,6 +54,14 @@ def test_smoke_run_reports_every_headline_key(tmp_path: Path) -> None:
     assert demo["engine"]["measurements"][0]["sentences_per_s"] == max(
         rate for rates in layouts.values() for rate in rates.values()
     )
+    # engine_ratio's limit: the best combination with at most 32 sentences in flight.
+    top = demo["engine"]["at_top"]
+    assert top["inter_threads"] * top["batch_size"] <= top["in_flight"] == 32
+    assert top["sentences_per_s"] == max(
+        rate for layout, rates in layouts.items() for size, rate in rates.items()
+        if int(layout.split("x")[0]) * int(size) <= 32
+    )
+    assert demo["engine"]["measurements"][0]["sentences_per_s_at_top"] == top["sentences_per_s"]
     served = demo["kserve"]["served"]
     assert set(served) == {"kserve-v1-rest", "kserve-v2-rest", "kserve-v2-grpc"}
     for levels in served.values():
@@ -71,6 +81,12 @@ def test_smoke_run_reports_every_headline_key(tmp_path: Path) -> None:
     single = demo["engine"]["single_sentence"]
     assert single["p50_ms"] == min(single["p50_ms_by_threads"].values()) > 0
     assert headline["latency_ratio_c1_demo"] > 0
+    # ... paired: each served c=1 request alternates with one engine call on that sentence.
+    paired = demo["kserve"]["c1_paired"]["kserve-v1-rest"]
+    assert paired["pairs"] == 3
+    assert paired["ratio"] == pytest.approx(paired["served_p50_ms"] / paired["engine_p50_ms"],
+                                            rel=0.01)
+    assert headline["latency_ratio_c1_demo"] == paired["ratio"]
     assert set(headline["goals_met"]) == {*document["summary"]["goals"], "all"}
     assert headline["goals_met"]["all"] is False  # most goals are not measured in smoke mode
     assert (tmp_path / "bench" / "bench.png").stat().st_size > 10_000

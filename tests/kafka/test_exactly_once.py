@@ -55,6 +55,26 @@ def test_each_record_is_translated_exactly_once(
     assert "transactional producer ready" in transformer.server.log()
 
 
+def test_a_burst_is_committed_once_written_not_an_interval_later(
+    kafka_broker: KafkaBroker, topics: Topics, shared_predictor: Predictor,
+    kafka_transformer: TransformerFactory,
+) -> None:
+    """With a commit interval far longer than the test, a read_committed reader still sees a
+    burst's outputs: the transaction is closed as soon as everything taken is written."""
+    transformer = kafka_transformer(
+        shared_predictor.host, *EXACTLY_ONCE, "--kafka_commit_interval_s", "3600"
+    )
+    kafka_broker.produce(topics.input, good_records("eosidle", 40))
+    inputs = expected_coordinates(kafka_broker, topics.input)
+
+    outcome = collect(kafka_broker, topics.output, topics.dlq, inputs, 60, read_committed=True)
+
+    assert_translated(outcome, inputs, "eosidle", 40, exactly_once=True)
+    assert metric_value(
+        transformer.metrics(), "argos_kafka_transactions_total", outcome="committed"
+    ) >= 1
+
+
 def test_a_killed_member_leaves_no_duplicates_behind(
     kafka_broker: KafkaBroker, topics: Topics, shared_predictor: Predictor,
     kafka_transformer: TransformerFactory,

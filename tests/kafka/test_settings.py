@@ -165,3 +165,30 @@ def test_bad_guarantee_settings_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         parse([], monkeypatch, {**MINIMAL, **env})
+
+
+def test_commit_interval_follows_the_guarantee_unless_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    minimal = {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "KAFKA_INPUT_TOPICS": "in",
+               "KAFKA_OUTPUT_TOPIC": "out"}
+    assert parse([], monkeypatch, minimal).commit_interval_s == 1.0
+    # Exactly once, outputs are visible to read_committed readers at each commit only.
+    eos = ["--kafka_processing_guarantee", "exactly_once"]
+    assert parse(eos, monkeypatch, minimal).commit_interval_s == 0.1
+    chosen = parse([*eos, "--kafka_commit_interval_s", "2.5"], monkeypatch, minimal)
+    assert chosen.commit_interval_s == 2.5
+    with pytest.raises(ValueError, match="commit interval"):
+        parse(["--kafka_commit_interval_s", "-1"], monkeypatch, minimal)
+
+
+def test_a_bad_environment_value_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    minimal = {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "KAFKA_INPUT_TOPICS": "in",
+               "KAFKA_OUTPUT_TOPIC": "out"}
+    for name, value in (("KAFKA_OUTPUT_SCORES", "maybe"), ("KAFKA_MAX_IN_FLIGHT", "many")):
+        with pytest.raises(SystemExit) as exited:
+            parse([], monkeypatch, {**minimal, name: value})
+        assert exited.value.code == 2
+        assert repr(value) in capsys.readouterr().err

@@ -7,12 +7,13 @@ commit interval, on revocation and at the end. A failed write rewinds its partit
 mark: after a crash or a rewind some records are written twice (with the same id).
 
 Exactly once (`TransactionalCommits`). Outputs and dead letters are written in a transaction of
-the member's transactional producer. Every commit interval the transaction is closed on the send
-thread: flushed, the offsets after what it holds sent to it with the consumer's group metadata,
-and committed. So a `read_committed` reader sees each input's output (or dead letter) exactly
-once, and the group resumes exactly after it. Fencing: the broker refuses the offsets of a
-member whose generation is stale (KIP-447: a zombie after a rebalance), and the transactional id
-fences an earlier producer with the same id (a restarted container). A transaction that cannot
+the member's transactional producer. Every commit interval, and as soon as every record taken is
+written, the transaction is closed on the send thread: flushed, the offsets after what it holds
+sent to it with the consumer's group metadata, and committed. So a `read_committed` reader sees
+each input's output (or dead letter) exactly once, and the group resumes exactly after it.
+Fencing: the broker refuses the offsets of a member whose generation is stale (KIP-447: a zombie
+after a rebalance), and the transactional id fences an earlier producer with the same id (a
+restarted container). A transaction that cannot
 be committed (a write the broker refused, offsets it fenced) is aborted by replacing the
 producer, and every partition it touched is re-read from its last committed position. The
 predictor call itself is not part of any transaction: an aborted record is translated again.
@@ -96,8 +97,9 @@ class CommitStep(ABC):
         """Where the group would resume reading the partition if this member stopped now."""
 
     @abstractmethod
-    def due(self) -> None:
-        """Called on every turn of the delivery loop: commit when the interval has passed."""
+    def due(self, idle: bool = False) -> None:
+        """Called on every turn of the delivery loop: commit when the interval has passed.
+        `idle`: every record taken so far is written and acknowledged."""
 
     @abstractmethod
     async def release(self, states: list[PartitionState], lost: bool) -> Offsets:
@@ -150,7 +152,7 @@ class OffsetCommits(CommitStep):
                 state.committed = mark
         return offsets
 
-    def due(self) -> None:
+    def due(self, idle: bool = False) -> None:
         if not self.interval_passed():
             return
         offsets = self._due_marks(self.partitions)
@@ -364,10 +366,12 @@ class TransactionalCommits(CommitStep):
 
     # --- loop ------------------------------------------------------------------------------------
 
-    def due(self) -> None:
+    def due(self, idle: bool = False) -> None:
+        """Also closes the transaction as soon as the loop is idle with writes in it: at the
+        end of a burst its outputs become visible now, not an interval later."""
         if self._closing.locked():
             return
-        if self._close_now or self.interval_passed():
+        if self._close_now or (idle and self._ledger) or self.interval_passed():
             self._close_now = False
             self.spawn(self.close_transaction())
 

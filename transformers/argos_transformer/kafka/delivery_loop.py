@@ -204,7 +204,7 @@ class DeliveryLoop:
         paused = self._partitions.partitions() if window_full else {
             state.tp for state in self._partitions if state.retrying
         }
-        self._commits.due()
+        self._commits.due(idle=in_flight == 0)
         marks = None
         now = time.monotonic()
         if now - self._last_lag >= LAG_INTERVAL_S:

@@ -20,6 +20,8 @@ SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "GS
 AT_LEAST_ONCE = "at_least_once"
 EXACTLY_ONCE = "exactly_once"
 PROCESSING_GUARANTEES = (AT_LEAST_ONCE, EXACTLY_ONCE)
+COMMIT_INTERVAL_S = 1.0
+EXACTLY_ONCE_COMMIT_INTERVAL_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,9 @@ class KafkaSettings:
     max_buffered: int = 0
     # the transformer's one byte limit (--max_record_bytes): larger values are dead-lettered
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
-    commit_interval_s: float = 1.0
+    # 0 = by guarantee: 1 s at least once; 0.1 s exactly once, where outputs become visible
+    # to read_committed readers only at each commit (Kafka Streams' defaults are alike).
+    commit_interval_s: float = 0.0
     # Transient faults: capped exponential backoff; 0 budget = retry forever.
     retry_backoff_s: float = 0.2
     retry_backoff_max_s: float = 10.0
@@ -96,6 +100,13 @@ class KafkaSettings:
             raise ValueError(
                 f"kafka: max buffered ({self.max_buffered}) must be 0 or at least max in-flight "
                 f"({self.max_in_flight})"
+            )
+        if self.commit_interval_s < 0:
+            raise ValueError("kafka: the commit interval must be >= 0 (0 = by guarantee)")
+        if not self.commit_interval_s:
+            object.__setattr__(
+                self, "commit_interval_s",
+                EXACTLY_ONCE_COMMIT_INTERVAL_S if self.exactly_once else COMMIT_INTERVAL_S,
             )
         if self.retry_backoff_s <= 0 or self.retry_backoff_max_s < self.retry_backoff_s:
             raise ValueError("kafka: retry backoff must be > 0 and at most its cap")
@@ -190,20 +201,16 @@ class KafkaSettings:
         group = parser.add_argument_group(
             "Kafka ingestion", "off unless bootstrap servers are set; each flag defaults from env"
         )
+        # argparse converts a string default with the flag's type, so a bad environment value
+        # is a usage error naming the flag, like a bad flag.
         for flag, env, kind, help_text in _FLAGS:
-            default = os.environ.get(env)
-            if kind is bool:
-                group.add_argument(
-                    f"--{flag}",
-                    type=_parse_bool,
-                    default=_parse_bool(default) if default is not None else None,
-                    metavar="BOOL",
-                    help=f"{help_text} [env {env}]",
-                )
-            else:
-                group.add_argument(
-                    f"--{flag}", type=kind, default=default, help=f"{help_text} [env {env}]"
-                )
+            group.add_argument(
+                f"--{flag}",
+                type=_parse_bool if kind is bool else kind,
+                default=os.environ.get(env),
+                metavar="BOOL" if kind is bool else None,
+                help=f"{help_text} [env {env}]",
+            )
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> KafkaSettings | None:
@@ -278,7 +285,8 @@ _FLAGS: tuple[tuple[str, str, Any, str], ...] = (
      "records held from poll to the broker's acknowledgement: translating, waiting for their "
      "partition's turn or being written (default 0 = 4 x max in-flight)"),
     ("kafka_commit_interval_s", "KAFKA_COMMIT_INTERVAL_S", float,
-     "seconds between offset commits (default 1)"),
+     "seconds between offset commits, or transactions with exactly once (default 0: 1 at "
+     "least once, 0.1 exactly once)"),
     ("kafka_retry_backoff_s", "KAFKA_RETRY_BACKOFF_S", float,
      "first retry delay after a transient fault (default 0.2)"),
     ("kafka_retry_backoff_max_s", "KAFKA_RETRY_BACKOFF_MAX_S", float,
