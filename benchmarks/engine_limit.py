@@ -16,9 +16,8 @@ one `translate_batch` of one sentence at a time, for each of the first N sentenc
 served run at concurrency 1 sends), per `latency_layouts` layout; the best layout's median
 counts. This is the floor a lone request could be served in.
 
-`--single JOB.json` keeps one translator of the best single-sentence layout and translates the
-sentence whose index it reads from stdin, one at a time (the bench pairs these calls with
-served requests at concurrency 1).
+`--serve JOB.json` keeps the engine loaded and measures on command (a sentence alone, or a rate
+for a few seconds), so the bench can pair engine measurements with served runs.
 """
 
 from __future__ import annotations
@@ -140,11 +139,14 @@ def _rate(
                 return done / elapsed
 
 
-def serve_single_sentences(job: dict) -> None:
-    """`--single JOB.json`: one translator with `layout` ([inter, intra]); prints "ready", then
-    for each index read from stdin translates that one sentence alone (`translate_batch` of
-    one, tokenised up front) and prints the milliseconds it took. The bench alternates these
-    calls with served requests for the same sentences (`phases.paired_latency_c1`)."""
+def serve(job: dict) -> None:
+    """`--serve JOB.json`: the engine kept loaded for measurements paired with served runs
+    (`phases.EngineProcess`). Prints "ready", then answers one JSON line per command line:
+
+    - `{"single": i, "layout": [inter, intra]}`: sentence i translated alone -> `{"ms": ...}`
+    - `{"rate": [inter, intra, batch], "seconds": s}`: the `_rate` measurement ->
+      `{"sentences_per_s": ...}`
+    """
     import sentencepiece as spm
 
     from argos_core.packages import discover_packages
@@ -160,22 +162,37 @@ def serve_single_sentences(job: dict) -> None:
             "batch_type": "tokens",
             "replace_unknowns": True,
         }
-        inter_threads, intra_threads = job["layout"]
-        translator = ctranslate2_translator(
-            package.model_dir, job["compute_type"], inter_threads, intra_threads
-        )
-        translator.translate_batch(tokens[:1], **options)  # warm-up
+        translators: dict[tuple[int, int], object] = {}
+
+        def translator(inter: int, intra: int):
+            if (inter, intra) not in translators:
+                loaded = ctranslate2_translator(package.model_dir, job["compute_type"], inter,
+                                                intra)
+                loaded.translate_batch(tokens[:1], **options)  # warm-up
+                translators[(inter, intra)] = loaded
+            return translators[(inter, intra)]
+
+        for inter, intra in job.get("preload", []):
+            translator(inter, intra)
         print("ready", flush=True)
         for line in sys.stdin:
-            sentence = tokens[int(line)]
-            started = time.perf_counter()
-            translator.translate_batch([sentence], **options)
-            print(f"{(time.perf_counter() - started) * 1000:.3f}", flush=True)
+            command = json.loads(line)
+            if "single" in command:
+                engine = translator(*command["layout"])
+                sentence = tokens[command["single"]]
+                started = time.perf_counter()
+                engine.translate_batch([sentence], **options)
+                answer = {"ms": (time.perf_counter() - started) * 1000}
+            else:
+                inter, intra, batch = command["rate"]
+                answer = {"sentences_per_s": _rate(translator(inter, intra), tokens, batch,
+                                                   options, command["seconds"], inter)}
+            print(json.dumps(answer), flush=True)
 
 
 def main() -> None:
-    if sys.argv[1] == "--single":
-        serve_single_sentences(json.loads(Path(sys.argv[2]).read_text()))
+    if sys.argv[1] == "--serve":
+        serve(json.loads(Path(sys.argv[2]).read_text()))
         return
     job = json.loads(Path(sys.argv[1]).read_text())
     print(json.dumps(measure(job)))

@@ -3,9 +3,10 @@ early at a time cap, and every latency is recorded.
 
 Throughput is measured while every caller is busy: from the `concurrency`-th answer (the first
 round is in, the callers' arrivals are spread as the server answers them) to the answer after
-which the last request is sent (from then on fewer than `concurrency` are in flight). That is
-the steady state a server runs in under that load, and what the engine limit is measured in;
-a run too short for that window is measured from first request to last answer.
+which the last request is sent (from then on fewer than `concurrency` are in flight), as the
+slope of answers over time. That is the steady state a server runs in under that load, and
+what the engine limit is measured in; a run too short for that window is measured from first
+request to last answer.
 
 A request is an async callable `call(index) -> list[str]` (the translations it got back); the
 outputs are kept by index so runs can be compared for equal outputs.
@@ -36,6 +37,7 @@ class LoadResult:
     client_cpu_s: float | None = None
     server_cpu_s: float | None = None
     batch_sentences_mean: float | None = None  # the server's batches during the run
+    engine_adjacent: float | None = None  # engine limit (sentences/s) just before and after
     # (seconds since the run started, sentences) per answer, in the order they came
     answers: list[tuple[float, int]] = field(default_factory=list)
 
@@ -48,25 +50,33 @@ class LoadResult:
         """Translated sentences per second while every caller was busy (the steady window),
         or over the whole run when it is shorter than three rounds."""
         window = self.steady_window()
-        if window is None:
-            return self.whole_run_throughput
-        seconds, sentences = window
-        return sentences / seconds
+        return self.whole_run_throughput if window is None else window[1]
 
     @property
     def whole_run_throughput(self) -> float:
         return self.sentences / self.seconds if self.seconds > 0 else 0.0
 
     def steady_window(self) -> tuple[float, int] | None:
-        """(seconds, sentences answered) between the `concurrency`-th answer and the
+        """(seconds, sentences/s) over the answers from the `concurrency`-th to the
         (answers - `concurrency`)-th, when at least three rounds were answered and nothing
-        failed or was cut short."""
+        failed or was cut short. The rate is the least-squares slope of sentences answered
+        over time: a batching server answers in clumps, and a rate between two single answers
+        would move by up to a clump with where the window's ends fall."""
         count, rounds = len(self.answers), self.concurrency
         if self.errors or self.capped or count < 3 * rounds:
             return None
-        start, end = self.answers[rounds - 1][0], self.answers[count - rounds - 1][0]
-        sentences = sum(n for _, n in self.answers[rounds : count - rounds])
-        return (end - start, sentences) if end > start else None
+        window = self.answers[rounds - 1 : count - rounds]
+        times, answered, total = [], [], 0
+        for at, sentences in window:
+            total += sentences
+            times.append(at)
+            answered.append(total)
+        mean_t, mean_n = sum(times) / len(times), sum(answered) / len(answered)
+        spread = sum((t - mean_t) ** 2 for t in times)
+        if spread <= 0:
+            return None
+        slope = sum((t - mean_t) * (n - mean_n) for t, n in zip(times, answered, strict=True))
+        return times[-1] - times[0], slope / spread
 
     def percentile_ms(self, q: float) -> float | None:
         return percentile(self.latencies_s, q) * 1000 if self.latencies_s else None
@@ -88,6 +98,7 @@ class LoadResult:
             "client_cpu_ms_per_request": self._per_request_ms(self.client_cpu_s),
             "server_cpu_ms_per_request": self._per_request_ms(self.server_cpu_s),
             "batch_sentences_mean": _round(self.batch_sentences_mean),
+            "engine_sentences_per_s_adjacent": _round(self.engine_adjacent),
         }
 
     def _per_request_ms(self, cpu_s: float | None) -> float | None:

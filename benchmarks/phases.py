@@ -7,12 +7,13 @@ by the phase (reported with its reason) and the run goes on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from argos_core.cpus import available_cpus
 from benchmarks import kafka_path, servers, targets
@@ -40,13 +41,16 @@ def level_plan(load: ModelLoad, protocol: str) -> list[int]:
 
 async def measure_target(
     call: Call, levels: list[int], load: ModelLoad, time_cap_s: float, server_cpu: CpuProbe,
-    batches: BatchProbe | None = None,
+    batches: BatchProbe | None = None, engine_now: Callable[[], float] | None = None,
 ) -> dict[str, LoadResult]:
     """Warm up, then one bounded run per concurrency level (same sentences at every level);
-    with `batches`, each level also records the server's mean batch size."""
+    with `batches`, each level also records the server's mean batch size; with `engine_now`,
+    the top level records the engine limit measured right before and right after it."""
     await warm_up(call, load.warmup, max(levels), first_index=10_000)
     results = {}
     for concurrency in levels:
+        paired = engine_now is not None and concurrency == TOP
+        engine_before = engine_now() if paired else None
         before = batches() if batches else None
         result = await run_load(
             "", call, requests=load.requests[concurrency], concurrency=concurrency,
@@ -55,6 +59,8 @@ async def measure_target(
         after = batches() if batches else None
         if before and after and after[1] > before[1]:
             result.batch_sentences_mean = (after[0] - before[0]) / (after[1] - before[1])
+        if paired:
+            result.engine_adjacent = (engine_before + engine_now()) / 2
         results[str(concurrency)] = result
     return results
 
@@ -167,49 +173,92 @@ def engine_recheck(run: Run, model: str, workload: Workload, after: str) -> None
             engine.setdefault(adjacent, {})[after] = round((previous[key] + latest[key]) / 2, 2)
 
 
+class EngineProcess:
+    """The engine kept loaded beside a front end's runs (`benchmarks.engine_limit --serve`, in
+    the KServe image environment), for measurements paired with served ones: the machine's
+    speed drifts by a third within a run, so a served level is compared with the engine
+    measured right before and right after it, not minutes away."""
+
+    def __init__(self, run: Run, model: str, workload: Workload, engine: dict) -> None:
+        load = run.settings.load[model]
+        self.at_top = engine["at_top"]
+        self.single_layout = [int(n) for n in engine["single_sentence"]["best_threads"].split("x")]
+        self.min_seconds = load.engine_min_seconds
+        count = max(load.engine_sentences, _latency_sentences(run, model))
+        self._job_file = run.settings.work_dir / f"engine-serve-{time.monotonic_ns()}.json"
+        self._job_file.parent.mkdir(parents=True, exist_ok=True)
+        top_layout = [self.at_top["inter_threads"], self.at_top["intra_threads"]]
+        self._job_file.write_text(json.dumps({
+            **_engine_job(run, model, [workload.text(i) for i in range(count)]),
+            "preload": [top_layout, self.single_layout],
+        }))
+        self._process = subprocess.Popen(
+            [str(venv_python("kserve")), "-m", "benchmarks.engine_limit", "--serve",
+             str(self._job_file)],
+            cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        if self._process.stdout.readline().strip() != "ready":
+            self.close()
+            raise RuntimeError("the engine process (benchmarks.engine_limit --serve) failed")
+
+    def _ask(self, command: dict) -> dict:
+        self._process.stdin.write(json.dumps(command) + "\n")
+        self._process.stdin.flush()
+        return json.loads(self._process.stdout.readline())
+
+    def single_ms(self, index: int) -> float:
+        return self._ask({"single": index, "layout": self.single_layout})["ms"]
+
+    def rate_at_top(self) -> float:
+        """Sentences/s of the engine's best combination with at most TOP in flight, now."""
+        top = self.at_top
+        return self._ask({"rate": [top["inter_threads"], top["intra_threads"],
+                                   top["batch_size"]], "seconds": self.min_seconds})[
+            "sentences_per_s"]
+
+    def close(self) -> None:
+        if self._process.stdin and not self._process.stdin.closed:
+            self._process.stdin.close()
+        try:
+            self._process.wait(30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+        self._job_file.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def engine_process(run: Run, model: str, workload: Workload) -> Iterator[EngineProcess | None]:
+    """An EngineProcess when the engine phase measured this model, else None."""
+    engine = run.models.get(model, {}).get("engine", {})
+    if not run.settings.wants("engine") or "at_top" not in engine:
+        yield None
+        return
+    process = EngineProcess(run, model, workload, engine)
+    try:
+        yield process
+    finally:
+        process.close()
+
+
 def paired_latency_c1(
-    run: Run, model: str, front_end: str, launched: servers.Launched, workload: Workload
+    run: Run, model: str, front_end: str, launched: servers.Launched, workload: Workload,
+    engine: EngineProcess | None,
 ) -> dict:
     """Concurrency 1, paired: for each sentence a served run at c=1 sends, one engine call
-    (`benchmarks.engine_limit --single`, the best single-sentence layout, in the KServe image
-    environment) and one served request, alternating, so both see the same moment of the
-    machine (its speed drifts by a third within a run). Per served path with a c=1 level:
-    the two medians and their ratio, `latency_ratio_c1`'s value."""
+    (the best single-sentence layout) and one served request, alternating, so both see the
+    same moment of the machine. Per served path with a c=1 level: the two medians and their
+    ratio, `latency_ratio_c1`'s value."""
     load = run.settings.load[model]
-    engine = run.models.get(model, {}).get("engine", {})
-    layout = engine.get("single_sentence", {}).get("best_threads")
     paths = [name for name in load.protocols
              if name.startswith(f"{front_end}-") and 1 in level_plan(load, name)]
-    if not layout or not paths:
+    if engine is None:
         return {}
     count = _latency_sentences(run, model)
-    job = {**_engine_job(run, model, [workload.text(i) for i in range(count)]),
-           "layout": [int(n) for n in layout.split("x")]}
-    job_file = run.settings.work_dir / f"single-{time.monotonic_ns()}.json"
-    job_file.parent.mkdir(parents=True, exist_ok=True)
-    job_file.write_text(json.dumps(job))
-    process = subprocess.Popen(
-        [str(venv_python("kserve")), "-m", "benchmarks.engine_limit", "--single", str(job_file)],
-        cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        if process.stdout.readline().strip() != "ready":
-            raise RuntimeError(f"the single-sentence engine exited {process.wait(10)}")
-
-        def engine_call(index: int) -> float:
-            process.stdin.write(f"{index}\n")
-            process.stdin.flush()
-            return float(process.stdout.readline())
-
-        return {
-            name: asyncio.run(_paired_with_engine(launched, name.removeprefix(f"{front_end}-"),
-                                                  workload, count, engine_call))
-            for name in paths
-        }
-    finally:
-        process.stdin.close()
-        process.wait(30)
-        job_file.unlink(missing_ok=True)
+    return {
+        name: asyncio.run(_paired_with_engine(launched, name.removeprefix(f"{front_end}-"),
+                                              workload, count, engine.single_ms))
+        for name in paths
+    }
 
 
 async def _paired_with_engine(
@@ -241,7 +290,7 @@ async def _paired_with_engine(
 
 def served_protocols(
     run: Run, model: str, front_end: str, launched: servers.Launched, workload: Workload,
-    outputs: Outputs,
+    outputs: Outputs, engine: EngineProcess | None = None,
 ) -> dict:
     settings, load = run.settings, run.settings.load[model]
     served = {}
@@ -251,7 +300,7 @@ def served_protocols(
         protocol = name.removeprefix(f"{front_end}-")
         results = asyncio.run(
             _served(launched, protocol, workload, level_plan(load, name), load,
-                    settings.level_time_cap_s)
+                    settings.level_time_cap_s, engine.rate_at_top if engine else None)
         )
         served[name] = summaries(results)
         if str(TOP) in results:
@@ -266,15 +315,17 @@ async def _served(
     levels: list[int],
     load: ModelLoad,
     time_cap_s: float,
+    engine_now: Callable[[], float] | None,
 ) -> dict[str, LoadResult]:
     endpoint, cpu, batches = launched.endpoint, launched.cpu_seconds, launched.batch_totals
     if protocol == "v2-grpc":
         async with targets.v2_grpc(endpoint, workload) as call:
-            return await measure_target(call, levels, load, time_cap_s, cpu, batches)
+            return await measure_target(call, levels, load, time_cap_s, cpu, batches,
+                                        engine_now)
     async with targets.http_client(max(levels)) as client:
         factory = targets.v1_rest if protocol == "v1-rest" else targets.v2_rest
         call = factory(client, endpoint, workload)
-        return await measure_target(call, levels, load, time_cap_s, cpu, batches)
+        return await measure_target(call, levels, load, time_cap_s, cpu, batches, engine_now)
 
 
 # --- per-request baselines ------------------------------------------------------------------

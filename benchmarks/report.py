@@ -57,8 +57,8 @@ def _rate(summary: dict | None) -> float | None:
 
 
 def engine_ratios(model: dict, unbounded: bool = False) -> dict[str, float | None]:
-    """Served sentences/s at c=32 / the engine measured just before and after that front end's
-    runs (the first measurement when no adjacent pair exists).
+    """Served sentences/s at c=32 / the engine measured right before and after that path's c=32
+    run (else just before and after its front end's runs; else the first measurement).
 
     At c=32 with one sentence per request at most 32 sentences are in flight, so the limit is
     the engine's best with at most 32 in flight (parallel batches x batch size). `unbounded`:
@@ -69,11 +69,15 @@ def engine_ratios(model: dict, unbounded: bool = False) -> dict[str, float | Non
     else:
         first, adjacent = _get(model, "engine", "at_top", "sentences_per_s"), "adjacent_at_top"
     pairs = _get(model, "engine", adjacent) or {}
-    return {
-        name: _ratio(_rate(_served(model, name)), pairs.get(name.split("-", 1)[0], first))
-        for name in (*ENGINE_FRONT_ENDS, "kserve-v1-rest", "mlserver-v2-grpc")
-        if _served(model, name) is not None
-    }
+    ratios = {}
+    for name in (*ENGINE_FRONT_ENDS, "kserve-v1-rest", "mlserver-v2-grpc"):
+        served = _served(model, name)
+        if served is None:
+            continue
+        # The path's own pair (engine right before and after its c=32 run), when measured.
+        limit = None if unbounded else served.get("engine_sentences_per_s_adjacent")
+        ratios[name] = _ratio(_rate(served), limit or pairs.get(name.split("-", 1)[0], first))
+    return ratios
 
 
 def latency_ratios_c1(model: dict) -> dict[str, float | None]:

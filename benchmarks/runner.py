@@ -67,12 +67,12 @@ def kserve_phase(
         with servers.stopping(predictor):
             data["cold_start"] = predictor.cold_start()
             if settings.wants("kserve"):
-                data["served"] = phases.served_protocols(
-                    run, model, "kserve", predictor, workload, outputs
-                )
-                if settings.wants("engine"):
+                with phases.engine_process(run, model, workload) as engine:
+                    data["served"] = phases.served_protocols(
+                        run, model, "kserve", predictor, workload, outputs, engine
+                    )
                     data["c1_paired"] = phases.paired_latency_c1(
-                        run, model, "kserve", predictor, workload
+                        run, model, "kserve", predictor, workload, engine
                     )
                 data["peak_rss_mb"] = predictor.peak_rss_mb()
                 if settings.wants("engine"):
@@ -102,12 +102,12 @@ def mlserver_phase(
             data["cold_start"] = mlserver.cold_start()
             data["kafka_server_on"] = kafka_env is not None
             if settings.wants("mlserver"):
-                data["served"] = phases.served_protocols(
-                    run, model, "mlserver", mlserver, workload, outputs
-                )
-                if settings.wants("engine"):
+                with phases.engine_process(run, model, workload) as engine:
+                    data["served"] = phases.served_protocols(
+                        run, model, "mlserver", mlserver, workload, outputs, engine
+                    )
                     data["c1_paired"] = phases.paired_latency_c1(
-                        run, model, "mlserver", mlserver, workload
+                        run, model, "mlserver", mlserver, workload, engine
                     )
                 data["peak_rss_mb"] = mlserver.peak_rss_mb()
                 if settings.wants("engine"):

@@ -70,6 +70,12 @@ def test_smoke_run_reports_every_headline_key(tmp_path: Path) -> None:
             assert summary["requests"] == summary["planned"]
             assert summary["p50_ms"] <= summary["p99_ms"]
     assert set(served["kserve-v1-rest"]) == {"1", "8", "32"}
+    # Each path's c=32 run is compared with the engine measured right before and after it.
+    for name, levels in served.items():
+        limit = levels["32"]["engine_sentences_per_s_adjacent"]
+        assert limit > 0, name
+        assert headline["engine_ratio_demo_by_front_end"][name] == pytest.approx(
+            levels["32"]["sentences_per_s"] / limit, abs=0.002)
     # The V1, V2 REST and gRPC paths translate the same sentences identically, and the demo
     # model gets its domain right.
     equal = demo["equal_outputs"]

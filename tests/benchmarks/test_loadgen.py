@@ -18,14 +18,25 @@ def result_with(answers: list[tuple[float, int]], concurrency: int) -> LoadResul
     return result
 
 
-def test_throughput_counts_the_answers_between_the_first_and_last_rounds() -> None:
+def test_throughput_is_the_answer_rate_between_the_first_and_last_rounds() -> None:
     # Two callers; answers every 0.1 s after a slow first round at 1.0 s.
     answers = [(1.0, 1), (1.0, 1)] + [(1.0 + 0.1 * i, 1) for i in range(1, 9)]
     result = result_with(answers, concurrency=2)
-    # Window: from the 2nd answer (1.0 s) to the 8th (1.6 s), answers 3..8 inside it.
-    assert result.steady_window() == (pytest.approx(0.6), 6)
+    # Window: from the 2nd answer (1.0 s) to the 8th (1.6 s), one answer per 0.1 s.
+    seconds, rate = result.steady_window()
+    assert seconds == pytest.approx(0.6)
+    assert rate == pytest.approx(10.0)
     assert result.throughput == pytest.approx(10.0)
     assert result.whole_run_throughput == pytest.approx(10 / 2.8)
+
+
+def test_clumped_answers_give_the_clump_rate_wherever_the_window_ends() -> None:
+    # A batching server: 4 answers at once every second (4 sentences/s), 4 callers.
+    for clumps, partial in ((8, 0), (8, 1), (8, 3)):
+        answers = [(float(k), 1) for k in range(1, clumps + 1) for _ in range(4)]
+        answers += [(clumps + 1.0, 1)] * partial
+        result = result_with(answers, concurrency=4)
+        assert result.throughput == pytest.approx(4.0, rel=0.1), (clumps, partial)
 
 
 def test_short_failed_or_capped_runs_use_the_whole_run() -> None:
