@@ -22,16 +22,21 @@ for a few seconds), so the bench can pair engine measurements with served runs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
-def measure(job: dict) -> dict:
+@contextlib.contextmanager
+def _prepared(job: dict) -> Iterator[tuple[Path, list[list[str]], dict]]:
+    """The job's package extracted, its sentences tokenised up front, the servers' decoding
+    options: (CTranslate2 model directory, tokens, translate_batch options)."""
     import sentencepiece as spm
 
     from argos_core.packages import discover_packages
@@ -39,18 +44,21 @@ def measure(job: dict) -> dict:
     with tempfile.TemporaryDirectory() as extract:
         package = discover_packages(Path(job["model_dir"]), Path(extract))[0]
         processor = spm.SentencePieceProcessor(model_file=str(package.sentencepiece_model))
-        tokens = processor.encode(job["sentences"], out_type=str)
-        options = {
+        yield package.model_dir, processor.encode(job["sentences"], out_type=str), {
             "beam_size": job["beam_size"],
             "max_decoding_length": job["max_decoding_length"],
             "max_batch_size": job["max_batch_tokens"],
             "batch_type": "tokens",
             "replace_unknowns": True,
         }
+
+
+def measure(job: dict) -> dict:
+    with _prepared(job) as (model_dir, tokens, options):
         by_layout: dict[str, dict[str, float]] = {}
         for inter_threads, intra_threads in job["thread_layouts"]:
             translator = ctranslate2_translator(
-                package.model_dir, job["compute_type"], inter_threads, intra_threads
+                model_dir, job["compute_type"], inter_threads, intra_threads
             )
             first = translator.translate_batch(tokens[: min(8, len(tokens))], **options)  # warm-up
             output_tokens = [len(result.hypotheses[0]) for result in first]
@@ -64,7 +72,7 @@ def measure(job: dict) -> dict:
             compute_type = translator.compute_type
             del translator
         latency = (
-            _single_sentence(package.model_dir, tokens[: job["latency_sentences"]], options,
+            _single_sentence(model_dir, tokens[: job["latency_sentences"]], options,
                              job["compute_type"], job["latency_layouts"])
             if job.get("latency_sentences") else None
         )
@@ -147,26 +155,12 @@ def serve(job: dict) -> None:
     - `{"rate": [inter, intra, batch], "seconds": s}`: the `_rate` measurement ->
       `{"sentences_per_s": ...}`
     """
-    import sentencepiece as spm
-
-    from argos_core.packages import discover_packages
-
-    with tempfile.TemporaryDirectory() as extract:
-        package = discover_packages(Path(job["model_dir"]), Path(extract))[0]
-        processor = spm.SentencePieceProcessor(model_file=str(package.sentencepiece_model))
-        tokens = processor.encode(job["sentences"], out_type=str)
-        options = {
-            "beam_size": job["beam_size"],
-            "max_decoding_length": job["max_decoding_length"],
-            "max_batch_size": job["max_batch_tokens"],
-            "batch_type": "tokens",
-            "replace_unknowns": True,
-        }
+    with _prepared(job) as (model_dir, tokens, options):
         translators: dict[tuple[int, int], object] = {}
 
         def translator(inter: int, intra: int):
             if (inter, intra) not in translators:
-                loaded = ctranslate2_translator(package.model_dir, job["compute_type"], inter,
+                loaded = ctranslate2_translator(model_dir, job["compute_type"], inter,
                                                 intra)
                 loaded.translate_batch(tokens[:1], **options)  # warm-up
                 translators[(inter, intra)] = loaded

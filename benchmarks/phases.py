@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -24,6 +25,8 @@ from benchmarks.settings import CONCURRENCY, REPO_ROOT, BenchSettings, ModelLoad
 from benchmarks.workload import Workload
 from harness.kafka import KafkaBroker
 from harness.processes import venv_python
+
+log = logging.getLogger("benchmarks.phases")
 
 TOP = max(CONCURRENCY)
 CpuProbe = Callable[[], float | None]
@@ -228,12 +231,18 @@ class EngineProcess:
 
 @contextlib.contextmanager
 def engine_process(run: Run, model: str, workload: Workload) -> Iterator[EngineProcess | None]:
-    """An EngineProcess when the engine phase measured this model, else None."""
+    """An EngineProcess when the engine phase measured this model, else None (also when it
+    cannot start: the served runs are then measured unpaired, and the log says why)."""
     engine = run.models.get(model, {}).get("engine", {})
     if not run.settings.wants("engine") or "at_top" not in engine:
         yield None
         return
-    process = EngineProcess(run, model, workload, engine)
+    try:
+        process = EngineProcess(run, model, workload, engine)
+    except (OSError, RuntimeError) as exc:
+        log.warning("event=engine_process_failed model=%s error=%r", model, exc)
+        yield None
+        return
     try:
         yield process
     finally:
@@ -248,11 +257,11 @@ def paired_latency_c1(
     (the best single-sentence layout) and one served request, alternating, so both see the
     same moment of the machine. Per served path with a c=1 level: the two medians and their
     ratio, `latency_ratio_c1`'s value."""
+    if engine is None:
+        return {}
     load = run.settings.load[model]
     paths = [name for name in load.protocols
              if name.startswith(f"{front_end}-") and 1 in level_plan(load, name)]
-    if engine is None:
-        return {}
     count = _latency_sentences(run, model)
     return {
         name: asyncio.run(_paired_with_engine(launched, name.removeprefix(f"{front_end}-"),
