@@ -13,10 +13,10 @@ sent to it with the consumer's group metadata, and committed. So a `read_committ
 each input's output (or dead letter) exactly once, and the group resumes exactly after it.
 Fencing: the broker refuses the offsets of a member whose generation is stale (KIP-447: a zombie
 after a rebalance), and the transactional id fences an earlier producer with the same id (a
-restarted container). A transaction that cannot
-be committed (a write the broker refused, offsets it fenced) is aborted by replacing the
-producer, and every partition it touched is re-read from its last committed position. The
-predictor call itself is not part of any transaction: an aborted record is translated again.
+restarted container). A transaction that cannot be committed (a write the broker refused,
+offsets it fenced) is aborted by replacing the producer, and every partition it touched is
+re-read from its last committed position. The predictor call itself is not part of any
+transaction: an aborted record is translated again.
 """
 
 from __future__ import annotations
@@ -371,6 +371,8 @@ class TransactionalCommits(CommitStep):
         end of a burst its outputs become visible now, not an interval later."""
         if self._closing.locked():
             return
+        # `_ledger` is send-thread state, read here without a lock: a stale answer only closes
+        # an empty transaction (a no-op) or closes it on the next turn.
         if self._close_now or (idle and self._ledger) or self.interval_passed():
             self._close_now = False
             self.spawn(self.close_transaction())
