@@ -1,10 +1,11 @@
 """What the transformer adds per request, checked without a stopwatch (the p50 overhead goal is
 measured side by side by `make bench`): its calls reuse pooled keep-alive connections to the
-predictor instead of connecting per request, and it writes no per-request latency log line
-unless asked to (`--enable_latency_logging true`)."""
+predictor instead of connecting per request, it writes no per-request latency log line unless
+asked to (`--enable_latency_logging true`), and the garbage collector stays out of serving."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
@@ -47,3 +48,36 @@ def test_no_per_request_latency_line_unless_asked(
     )
     post_sequentially(verbose.predict_url)
     assert verbose.server.log().count("preprocess_ms") >= REQUESTS
+
+
+def young_collections(base_url: str) -> float:
+    """prometheus_client's `python_gc_collections_total` for generation 0."""
+    text = httpx.get(f"{base_url}/metrics").text
+    found = re.search(r'^python_gc_collections_total\{generation="0"\} (\S+)$', text, re.M)
+    assert found, "the process collector's gc metrics are exported"
+    return float(found.group(1))
+
+
+async def test_the_garbage_collector_stays_out_of_serving(
+    predictor: RunningPredictor, transformer: RunningTransformer
+) -> None:
+    """Both images built on KServe tune collection for serving (`collect_for_serving`): with
+    CPython's defaults, 640 requests 32 at a time cost the transformer about 40 young
+    collections (a fifth of its CPU per request at this concurrency, docs/benchmarks.md)."""
+    servers = {"transformer": transformer.base_url, "predictor": predictor.base_url}
+    before = {name: young_collections(url) for name, url in servers.items()}
+    requests, concurrency = 640, 32
+    limit = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(timeout=30) as client:
+
+        async def post() -> None:
+            async with limit:
+                body = {"instances": ["The small dog sleeps."]}
+                response = await client.post(transformer.predict_url, json=body)
+                assert response.status_code == 200, response.text
+
+        await asyncio.gather(*(post() for _ in range(requests)))
+    for name, url in servers.items():
+        collections = young_collections(url) - before[name]
+        assert collections < requests / 64, f"{name}: {collections} young collections"
+    assert "event=gc_tuned" in transformer.server.log()
