@@ -12,13 +12,12 @@ run it, changed through KServe's own extension points only:
 - every log line written while a request is served carries its id (`X-Request-Id`) and model;
 - every HTTP answer is counted by method and status (`argos_http_requests_total`);
 - REST and gRPC listen on `bind_host` (default: every interface, as KServe);
-- garbage collection tuned for serving (`collect_for_serving`).
+- garbage collection set up for serving (`argos_protocol.garbage_collection`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -48,6 +47,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 from timing_asgi import TimingMiddleware
 
+from argos_protocol.garbage_collection import collect_for_serving
 from argos_protocol.logs import REQUEST_ID_HEADER, request_context
 from argos_protocol_kserve.dataplane import OpenInferenceDataPlane
 from argos_protocol_kserve.http_metrics import CountResponses
@@ -306,27 +306,6 @@ class ArgosModelServer(model_server.ModelServer):
         # (which fails outright under uvloop's policy): configure the running one.
         self.setup_event_loop()
         await super()._serve()
-
-
-# Objects allocated (net of those freed) between two young collections: CPython's default of
-# 700 is reached by the state of a few dozen requests in flight, so the collector ran about once
-# per five requests; 10,000 (at most a few MB of cyclic garbage waiting) leaves it for startup.
-YOUNG_GENERATION_THRESHOLD = 10_000
-
-
-def collect_for_serving() -> None:
-    """Garbage collection tuned for a server whose startup made most of what it will ever hold.
-
-    What startup made (imports, the model, the app) lives as long as the process: frozen out
-    of the collector's sight, full collections stop traversing it. With the young generation's
-    threshold raised too, the collector took about a fifth of the transformer's CPU per request
-    at 32 concurrent requests before, and almost none after (docs/benchmarks.md)."""
-    gc.collect()
-    gc.freeze()
-    _, middle, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, oldest)
-    logger.info("event=gc_tuned frozen_objects=%d young_threshold=%d",
-                gc.get_freeze_count(), YOUNG_GENERATION_THRESHOLD)
 
 
 def use_event_loop(choice: str) -> None:

@@ -5,11 +5,12 @@ asked to (`--enable_latency_logging true`), and the garbage collector stays out 
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import httpx
 
+from tests.support.clients import post_concurrently
+from tests.support.metrics import metric_value
 from tests.support.predictor import RunningPredictor
 from tests.transformer.conftest import RunningTransformer, TransformerFactory, predictor_host
 
@@ -50,33 +51,24 @@ def test_no_per_request_latency_line_unless_asked(
     assert verbose.server.log().count("preprocess_ms") >= REQUESTS
 
 
+GC_COLLECTIONS = "python_gc_collections_total"
+
+
 def young_collections(base_url: str) -> float:
-    """prometheus_client's `python_gc_collections_total` for generation 0."""
-    text = httpx.get(f"{base_url}/metrics").text
-    found = re.search(r'^python_gc_collections_total\{generation="0"\} (\S+)$', text, re.M)
-    assert found, "the process collector's gc metrics are exported"
-    return float(found.group(1))
+    return metric_value(httpx.get(f"{base_url}/metrics").text, GC_COLLECTIONS, generation="0")
 
 
 async def test_the_garbage_collector_stays_out_of_serving(
     predictor: RunningPredictor, transformer: RunningTransformer
 ) -> None:
-    """Both images built on KServe tune collection for serving (`collect_for_serving`): with
-    CPython's defaults, 640 requests 32 at a time cost the transformer about 40 young
-    collections (a fifth of its CPU per request at this concurrency, docs/benchmarks.md)."""
+    """Both images built on KServe set collection up for serving
+    (`argos_protocol.garbage_collection`): with CPython's defaults, 640 requests 32 at a time
+    cost the transformer about 40 young collections (docs/transformer.md, Overhead)."""
     servers = {"transformer": transformer.base_url, "predictor": predictor.base_url}
     before = {name: young_collections(url) for name, url in servers.items()}
-    requests, concurrency = 640, 32
-    limit = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(timeout=30) as client:
-
-        async def post() -> None:
-            async with limit:
-                body = {"instances": ["The small dog sleeps."]}
-                response = await client.post(transformer.predict_url, json=body)
-                assert response.status_code == 200, response.text
-
-        await asyncio.gather(*(post() for _ in range(requests)))
+    requests = 640
+    body = {"instances": ["The small dog sleeps."]}
+    await post_concurrently(transformer.predict_url, body, requests, concurrency=32)
     for name, url in servers.items():
         collections = young_collections(url) - before[name]
         assert collections < requests / 64, f"{name}: {collections} young collections"
