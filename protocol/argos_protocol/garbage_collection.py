@@ -1,5 +1,6 @@
 """Garbage collection set up for serving, the same way by every server process (the KServe
-predictor, MLServer's runtime, the transformer), once what it serves is loaded.
+predictor, MLServer's runtime, the transformer over HTTP or in Kafka-only mode), once what it
+serves is loaded.
 
 Startup (imports, the model, the app) makes most of what a server process will ever hold, and
 it lives as long as the process: frozen out of the collector's sight (`gc.freeze`), full

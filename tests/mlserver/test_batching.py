@@ -17,10 +17,9 @@ from tests.conftest import DEMO_EXAMPLES
 from tests.mlserver.conftest import QUEUE_LIMIT
 from tests.mlserver.servers import RunningMLServer
 from tests.support.clients import post_concurrently, rest_translate, v2_request
-from tests.support.metrics import metric_value
+from tests.support.metrics import young_gc_collections
 
 ENGLISH = [english for english, _ in DEMO_EXAMPLES]
-GC_COLLECTIONS = "python_gc_collections_total"
 SPANISH = [spanish for _, spanish in DEMO_EXAMPLES]
 
 
@@ -149,10 +148,10 @@ async def test_the_garbage_collector_stays_out_of_serving(mlserver: RunningMLSer
     """Once loaded, the runtime sets collection up for serving as the KServe images do
     (`argos_protocol.garbage_collection`): 640 requests 32 at a time run no young collection
     (CPython's defaults ran dozens)."""
-    before = metric_value(httpx.get(mlserver.metrics_url).text, GC_COLLECTIONS, generation="0")
+    before = young_gc_collections(mlserver.metrics_url)
     requests = 640
     body = {"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": [ENGLISH[0]]}]}
     await post_concurrently(mlserver.infer_url, body, requests, concurrency=32)
-    after = metric_value(httpx.get(mlserver.metrics_url).text, GC_COLLECTIONS, generation="0")
+    after = young_gc_collections(mlserver.metrics_url)
     assert after - before < requests / 64, f"{after - before} young collections"
     assert "event=gc_tuned" in mlserver.server.log()

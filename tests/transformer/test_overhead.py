@@ -10,7 +10,7 @@ import re
 import httpx
 
 from tests.support.clients import post_concurrently
-from tests.support.metrics import metric_value
+from tests.support.metrics import young_gc_collections
 from tests.support.predictor import RunningPredictor
 from tests.transformer.conftest import RunningTransformer, TransformerFactory, predictor_host
 
@@ -51,25 +51,21 @@ def test_no_per_request_latency_line_unless_asked(
     assert verbose.server.log().count("preprocess_ms") >= REQUESTS
 
 
-GC_COLLECTIONS = "python_gc_collections_total"
-
-
-def young_collections(base_url: str) -> float:
-    return metric_value(httpx.get(f"{base_url}/metrics").text, GC_COLLECTIONS, generation="0")
-
-
 async def test_the_garbage_collector_stays_out_of_serving(
     predictor: RunningPredictor, transformer: RunningTransformer
 ) -> None:
     """Both images built on KServe set collection up for serving
     (`argos_protocol.garbage_collection`): with CPython's defaults, 640 requests 32 at a time
     cost the transformer about 40 young collections (docs/transformer.md, Overhead)."""
-    servers = {"transformer": transformer.base_url, "predictor": predictor.base_url}
-    before = {name: young_collections(url) for name, url in servers.items()}
+    servers = {
+        "transformer": f"{transformer.base_url}/metrics",
+        "predictor": f"{predictor.base_url}/metrics",
+    }
+    before = {name: young_gc_collections(url) for name, url in servers.items()}
     requests = 640
     body = {"instances": ["The small dog sleeps."]}
     await post_concurrently(transformer.predict_url, body, requests, concurrency=32)
     for name, url in servers.items():
-        collections = young_collections(url) - before[name]
+        collections = young_gc_collections(url) - before[name]
         assert collections < requests / 64, f"{name}: {collections} young collections"
     assert "event=gc_tuned" in transformer.server.log()
