@@ -200,6 +200,13 @@ def summarize(models: dict[str, dict], errors: dict[str, str]) -> dict[str, Any]
     summary["transformer_cpu_ms_per_request"] = (
         None if not through or through.get("errors") else through.get("server_cpu_ms_per_request")
     )
+    # The same figure against the predictor's own CPU for the same requests sent to it directly
+    # right before: this machine's speed drifts, this ratio much less.
+    direct = _get(demo, "transformer", "upstreams", "v2", "direct", TOP)
+    summary["transformer_cpu_vs_predictor"] = _ratio(
+        summary["transformer_cpu_ms_per_request"],
+        None if not direct or direct.get("errors") else direct.get("server_cpu_ms_per_request"),
+    )
     summary["server_cpu_ms_per_request"] = server_cpu_ms(models)
 
     kafka = _get(demo, "kafka")
@@ -261,6 +268,7 @@ _PHASES_FOR = {
     "vs_per_request": ("per_request", "kserve"),
     "transformer_cpu_ms_per_request": ("transformer",),
     "transformer_throughput_ratio": ("transformer",),
+    "transformer_cpu_vs_predictor": ("transformer",),
     "vs_per_request_demo": ("per_request", "kserve"),
     "vs_libretranslate": ("libretranslate", "kserve"),
     "transformer_overhead_p50_ms": ("transformer",),

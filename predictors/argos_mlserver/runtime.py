@@ -26,6 +26,7 @@ from argos_mlserver.errors import (
 )
 from argos_mlserver.tensors import parse_inference_request, response_output
 from argos_protocol import v2_outputs
+from argos_protocol.garbage_collection import collect_for_serving
 from argos_protocol.logs import REQUEST_ID_HEADER, RequestContextFilter, request_context
 
 logger = logging.getLogger("argos_mlserver")
@@ -59,6 +60,7 @@ class ArgosTranslateRuntime(MLModel):
             ",".join(f"{s}->{t}" for s, t in self.service.pairs),
             "->".join(self.service.default_pair or ("none",)),
         )
+        collect_for_serving()
         self.ready = True
         return self.ready
 
@@ -114,10 +116,10 @@ def refuse_adaptive_batching(settings: ModelSettings) -> None:
 
 
 def _share_mlserver_log_handlers() -> None:
-    """Send the core's logs where MLServer's go, in MLServer's format (its default, or
-    `MLSERVER_LOGGING_SETTINGS`, e.g. settings/logging-json.json), with each request's id;
-    MLServer only configures its own loggers."""
-    for name in ("argos_core", "argos_mlserver"):
+    """Send our logs (core, runtime, protocol) where MLServer's go, in MLServer's format (its
+    default, or `MLSERVER_LOGGING_SETTINGS`, e.g. settings/logging-json.json), with each
+    request's id; MLServer only configures its own loggers."""
+    for name in ("argos_core", "argos_mlserver", "argos_protocol"):
         target = logging.getLogger(name)
         if target.handlers:
             continue

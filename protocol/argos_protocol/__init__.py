@@ -2,8 +2,9 @@
 
 Request shapes (KServe V1, Open Inference Protocol V2), tensor names, field rules (language
 codes, texts, ids), the sentence-end rule, and the one error a broken rule raises
-(`InvalidRequest`, answered 400). Plain Python: no web framework, no model engine, so each
-image copies it in.
+(`InvalidRequest`, answered 400); and what every server process sets up the same way: its log
+lines (`logs`) and garbage collection (`garbage_collection`). Plain Python: no web framework, no
+model engine, so each image copies it in.
 """
 
 from argos_protocol.errors import InvalidRequest

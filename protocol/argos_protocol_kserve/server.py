@@ -11,7 +11,8 @@ run it, changed through KServe's own extension points only:
   latency histograms carry the same) and no per-call gRPC log line;
 - every log line written while a request is served carries its id (`X-Request-Id`) and model;
 - every HTTP answer is counted by method and status (`argos_http_requests_total`);
-- REST and gRPC listen on `bind_host` (default: every interface, as KServe).
+- REST and gRPC listen on `bind_host` (default: every interface, as KServe);
+- garbage collection set up for serving (`argos_protocol.garbage_collection`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 from timing_asgi import TimingMiddleware
 
+from argos_protocol.garbage_collection import collect_for_serving
 from argos_protocol.logs import REQUEST_ID_HEADER, request_context
 from argos_protocol_kserve.dataplane import OpenInferenceDataPlane
 from argos_protocol_kserve.http_metrics import CountResponses
@@ -296,6 +298,7 @@ class ArgosModelServer(model_server.ModelServer):
             )
             self.servers.append(self._grpc_server.start(self.max_threads))
         self.register_signal_handler()
+        collect_for_serving()
         asyncio.run(self._serve())
 
     async def _serve(self) -> None:

@@ -95,6 +95,7 @@ def test_two_workers_side_by_side_share_the_topic_and_drain_on_sigterm(
         log = leaving.server.log()
         assert "kafka drained finished=True" in log, log[-3000:]
         assert "kafka partitions" in log and "revoked, committing" in log
+        assert "event=gc_tuned" in log  # garbage collection set up for serving, as over HTTP
         assert stream.join() == 2000
         inputs = expected_coordinates(kafka_broker, topics.input)
 

@@ -1,6 +1,7 @@
 """Concurrency with mixed language pairs on a KServe-style MLServer (env-described model): every
 request keeps its own pair, and concurrent requests still meet in shared CTranslate2 batches —
-the core's batcher does it; MLServer's adaptive batching stays off (it would mix pairs)."""
+the core's batcher does it; MLServer's adaptive batching stays off (it would mix pairs). And
+the garbage collector stays out of serving under that concurrency."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from kserve import InferenceGRPCClient
 from tests.conftest import DEMO_EXAMPLES
 from tests.mlserver.conftest import QUEUE_LIMIT
 from tests.mlserver.servers import RunningMLServer
-from tests.support.clients import rest_translate, v2_request
+from tests.support.clients import post_concurrently, rest_translate, v2_request
+from tests.support.metrics import young_gc_collections
 
 ENGLISH = [english for english, _ in DEMO_EXAMPLES]
 SPANISH = [spanish for _, spanish in DEMO_EXAMPLES]
@@ -140,3 +142,16 @@ def test_bad_input_on_the_env_described_model_is_a_400(
     response = httpx.post(kserve_style_mlserver.infer_url, json=body)
     assert response.status_code == 400, response.text
     assert message in response.json()["error"]
+
+
+async def test_the_garbage_collector_stays_out_of_serving(mlserver: RunningMLServer) -> None:
+    """Once loaded, the runtime sets collection up for serving as the KServe images do
+    (`argos_protocol.garbage_collection`): 640 requests 32 at a time run no young collection
+    (CPython's defaults ran dozens)."""
+    before = young_gc_collections(mlserver.metrics_url)
+    requests = 640
+    body = {"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": [ENGLISH[0]]}]}
+    await post_concurrently(mlserver.infer_url, body, requests, concurrency=32)
+    after = young_gc_collections(mlserver.metrics_url)
+    assert after - before < requests / 64, f"{after - before} young collections"
+    assert "event=gc_tuned" in mlserver.server.log()

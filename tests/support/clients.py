@@ -4,6 +4,7 @@ tensors), and KServe's own REST and gRPC clients. Each returns the translations 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from pathlib import Path
@@ -136,3 +137,16 @@ async def kserve_rest_translate(
 
 def _text(value: object) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+async def post_concurrently(url: str, body: dict, requests: int, concurrency: int) -> None:
+    """`requests` posts of `body` to `url`, `concurrency` at a time, every one answered 200."""
+    limit = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(timeout=60) as client:
+
+        async def post() -> None:
+            async with limit:
+                response = await client.post(url, json=body)
+                assert response.status_code == 200, response.text
+
+        await asyncio.gather(*(post() for _ in range(requests)))

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from argos_protocol.garbage_collection import collect_for_serving
 from argos_transformer.kafka.bridge import KafkaBridge
 
 log = logging.getLogger("argos_transformer")
@@ -96,6 +97,7 @@ async def _serve(bridge: KafkaBridge, host: str, port: int) -> None:
 def serve(bridge: KafkaBridge, host: str, port: int) -> int:
     """Run until SIGTERM/SIGINT; the exit code is 1 if ingestion failed."""
     log.info("kafka-only mode: health and metrics on %s:%d", host, port)
+    collect_for_serving()
     try:
         asyncio.run(_serve(bridge, host, port))
     except SystemExit as exc:  # uvicorn exits when it cannot listen
