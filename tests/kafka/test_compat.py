@@ -1,15 +1,23 @@
-"""kafka-python 3.0.x parks a partly returned batch of a paused partition and, once another
-partition's batch has been in line, never fetches that partition again after resume().
-`release_parked_fetches` (what the engine calls on every poll) must make it fetch again."""
+"""kafka-python 3.0.12 defects and their work-arounds in `argos_transformer.kafka.compat`, on the
+real broker (the rejoin stall and revoked positions have modules of their own):
+
+- it parks a partly returned batch of a paused partition and, once another partition's batch
+  has been in line, never fetches that partition again after resume():
+  `release_parked_fetches` (what the engine calls on every poll) must make it fetch again;
+- a producer whose close() times out on its flush keeps its sender thread running:
+  `close_producer` must stop it.
+"""
 
 from __future__ import annotations
 
+import signal
 import time
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaTimeoutError
 
-from argos_transformer.kafka.compat import release_parked_fetches
+from argos_transformer.kafka.compat import close_producer, release_parked_fetches
 from tests.support.kafka import KafkaBroker, unique
 
 pytestmark = pytest.mark.kafka
@@ -46,3 +54,25 @@ def test_paused_partitions_are_fetched_again_after_resume(kafka_broker: KafkaBro
         assert received == 900
     finally:
         consumer.close(autocommit=False)
+
+
+def test_a_producer_whose_flush_times_out_is_closed_all_the_same(
+    kafka_broker: KafkaBroker,
+) -> None:
+    topic = unique("stuck")
+    kafka_broker.create_topics(topic, partitions=1)
+    producer = KafkaProducer(bootstrap_servers=kafka_broker.bootstrap, acks="all")
+    producer.send(topic, b"first").get(timeout=30)  # connected, metadata known
+    broker = kafka_broker.server.process
+    broker.send_signal(signal.SIGSTOP)  # the broker stops answering (a stuck batch)
+    try:
+        held = producer.send(topic, b"held")
+        with pytest.raises(KafkaTimeoutError):
+            producer.close(timeout=1)
+        # If this fails, kafka-python's close() stops the sender itself: drop close_producer.
+        assert producer._sender.is_alive(), "kafka-python's close() left the sender running"
+        close_producer(producer, timeout_s=1)
+        assert not producer._sender.is_alive()
+        assert held.is_done and held.failed()
+    finally:
+        broker.send_signal(signal.SIGCONT)

@@ -26,6 +26,7 @@ from kafka.structs import TopicPartition
 from argos_protocol import TextTranslation, TranslationOptions
 from argos_transformer.codecs.job import TranslationJob
 from argos_transformer.kafka.clients import connect, new_producer
+from argos_transformer.kafka.compat import forget_revoked_positions
 from argos_transformer.kafka.delivery_loop import DeliveryLoop
 from argos_transformer.kafka.outcome import IngestionFailed
 from argos_transformer.kafka.settings import KafkaSettings
@@ -75,6 +76,7 @@ class _RebalanceListener(AsyncConsumerRebalanceListener):
                 await self._consumer.commit_async(offsets)
             except Exception as exc:  # the next owner re-reads from the previous commit
                 log.warning("kafka commit on revoke failed: %r", exc)
+        forget_revoked_positions(self._consumer, revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         await self._delivery.on_loop(

@@ -21,7 +21,7 @@ from kafka.errors import KafkaError
 from kafka.structs import TopicPartition
 
 from argos_transformer.kafka import metrics
-from argos_transformer.kafka.compat import apply_joins_completed_between_polls
+from argos_transformer.kafka.compat import apply_joins_completed_between_polls, close_producer
 from argos_transformer.kafka.retry import Backoff
 from argos_transformer.kafka.settings import KafkaSettings
 
@@ -90,7 +90,7 @@ def new_producer(settings: KafkaSettings) -> KafkaProducer:
         try:
             producer.init_transactions()
         except BaseException:
-            producer.close(timeout=0)
+            close_producer(producer, timeout_s=0)
             raise
         log.info("kafka transactional producer ready transactional_id=%s",
                  settings.transactional_id)

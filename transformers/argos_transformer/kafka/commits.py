@@ -41,7 +41,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from argos_transformer.kafka import metrics
 from argos_transformer.kafka.clients import ClientThreads, Consumer, Producer
-from argos_transformer.kafka.compat import commit_within, send_offsets_within
+from argos_transformer.kafka.compat import close_producer, commit_within, send_offsets_within
 from argos_transformer.kafka.outbound import InboundRecord, OutboundRecord
 from argos_transformer.kafka.outcome import IngestionFailed
 from argos_transformer.kafka.partitions import PartitionState, PartitionTable
@@ -358,9 +358,9 @@ class TransactionalCommits(CommitStep):
 
     def _replace_producer(self) -> None:
         try:
-            self.producer.close(timeout=1)
+            close_producer(self.producer, timeout_s=1)
         except Exception as exc:  # it is being replaced anyway
-            log.debug("closing the failed producer: %r", exc)
+            log.warning("closing the failed producer: %r", exc)
         self.producer = self._new_producer()
         log.info("kafka transactional producer replaced")
 

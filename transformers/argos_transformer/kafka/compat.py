@@ -22,13 +22,29 @@ poll waits long enough; with short polls, pauses between them (a busy process) o
 used up by the revocation listener, it usually completes outside.
 `apply_joins_completed_between_polls` makes the next poll apply such a round, as the poll that
 was waiting would have.
+
+Positions kept across an eager rebalance. kafka-python keeps the fetch position of a partition
+that is revoked and then assigned back to the same member in the next round (Java's consumer
+drops the whole assignment once its revocation listener returns). The position is where the
+member's fetches had got to, not what the group committed: records the member abandoned on
+revocation (still translating after the grace, or behind a rewind whose seek had not been
+applied yet) would be skipped, and the next commit would move the group past them.
+`forget_revoked_positions`, called once the revocation listener is done, makes a partition that
+comes back start from the group's committed offset, as one taken over from another member does.
+
+Producers that outlive close(). `KafkaProducer.close(timeout)` flushes first and, when the
+flush times out (batches a broker restart left stuck, a fenced producer's writes), raises before
+it stops the sender thread: the producer lives on, retrying and bumping its epoch, until the
+garbage collector finalises it, and its `__del__` flushes for another second on whichever thread
+the collection happens to run (the event loop, the consumer's IO thread). `close_producer`
+stops the sender in any case.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kafka.coordinator.base import MemberState
@@ -56,6 +72,29 @@ def release_parked_fetches(consumer: Any) -> int:
             released += 1
             log.debug("released a parked fetch of %s (assigned=%s)", tp, assigned)
     return released
+
+
+def forget_revoked_positions(consumer: Any, revoked: Iterable[Any]) -> None:
+    """Drop `consumer`'s state (fetch position, pause) for the `revoked` partitions: if one is
+    assigned to it again, it is read from the group's committed offset."""
+    subscription = consumer._subscription
+    revoked = set(revoked)
+    kept = [tp for tp in subscription.assigned_partitions() if tp not in revoked]
+    if len(kept) < len(subscription.assigned_partitions()):
+        subscription.assign_from_subscribed(kept)
+
+
+def close_producer(producer: Any, timeout_s: float) -> None:
+    """Close `producer`, waiting at most `timeout_s` for what it still has to send; what is left
+    after that fails (the sender thread is stopped either way)."""
+    try:
+        producer.close(timeout=timeout_s)
+    except KafkaError as exc:
+        log.info("kafka producer not flushed in %.0fs, closing it anyway: %r", timeout_s, exc)
+        sender = producer._sender
+        sender.force_close()  # fails every batch it still holds
+        sender.join(timeout_s)
+        producer.close(timeout=0)
 
 
 def apply_joins_completed_between_polls(

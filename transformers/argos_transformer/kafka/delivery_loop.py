@@ -33,7 +33,11 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from argos_transformer.kafka import metrics
 from argos_transformer.kafka.clients import ClientThreads, Consumer, Producer, new_admin
 from argos_transformer.kafka.commits import CommitStep, OffsetCommits, TransactionalCommits
-from argos_transformer.kafka.compat import release_parked_fetches, resolved_on_io_loop
+from argos_transformer.kafka.compat import (
+    close_producer,
+    release_parked_fetches,
+    resolved_on_io_loop,
+)
 from argos_transformer.kafka.offsets import OffsetOrderError
 from argos_transformer.kafka.outbound import InboundRecord
 from argos_transformer.kafka.outcome import IngestionFailed, RecordOutcomes, TranslateJob
@@ -146,7 +150,7 @@ class DeliveryLoop:
         except Exception as exc:  # closing is best effort; offsets are committed
             log.warning("kafka consumer close failed: %r", exc)
         try:
-            await self._threads.on_sender(lambda: self._commits.producer.close(timeout=10))
+            await self._threads.on_sender(lambda: close_producer(self._commits.producer, 10))
         except Exception as exc:
             log.warning("kafka producer close failed: %r", exc)
 
