@@ -92,8 +92,8 @@ def close_producer(producer: Any, timeout_s: float) -> None:
     except KafkaError as exc:
         log.info("kafka producer not flushed in %.0fs, closing it anyway: %r", timeout_s, exc)
         sender = producer._sender
-        sender.force_close()  # fails every batch it still holds
-        sender.join(timeout_s)
+        sender.force_close()  # fails every batch it still holds, as it exits
+        sender.join(max(timeout_s, 1.0))
         producer.close(timeout=0)
 
 
