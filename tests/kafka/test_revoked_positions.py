@@ -30,7 +30,7 @@ from argos_transformer.kafka.compat import (
 )
 from tests.kafka.accounting import assert_translated, collect, expected_coordinates, good_records
 from tests.kafka.latency_proxy import LatencyProxy
-from tests.kafka.services import Predictor, Topics, TransformerFactory
+from tests.kafka.services import Predictor, Topics, Transformer, TransformerFactory
 from tests.support.kafka import KafkaBroker, unique, wait_until
 from tests.support.metrics import metric_value
 
@@ -184,7 +184,7 @@ def test_records_abandoned_to_a_rebalance_are_translated_when_their_partitions_c
     assert consumed(transformer) > count, "the abandoned records were read again"
 
 
-def consumed(transformer: Any) -> float:
+def consumed(transformer: Transformer) -> float:
     return metric_value(transformer.metrics(), "argos_kafka_records_consumed_total")
 
 

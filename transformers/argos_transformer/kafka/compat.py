@@ -78,9 +78,9 @@ def forget_revoked_positions(consumer: Any, revoked: Iterable[Any]) -> None:
     """Drop `consumer`'s state (fetch position, pause) for the `revoked` partitions: if one is
     assigned to it again, it is read from the group's committed offset."""
     subscription = consumer._subscription
-    revoked = set(revoked)
-    kept = [tp for tp in subscription.assigned_partitions() if tp not in revoked]
-    if len(kept) < len(subscription.assigned_partitions()):
+    assigned, revoked = subscription.assigned_partitions(), set(revoked)
+    kept = [tp for tp in assigned if tp not in revoked]
+    if len(kept) < len(assigned):
         subscription.assign_from_subscribed(kept)
 
 
