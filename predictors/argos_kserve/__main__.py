@@ -14,8 +14,8 @@ from argos_kserve.model import TranslatorModel
 from argos_protocol import logs
 from argos_protocol_kserve.server import ArgosModelServer, use_event_loop
 
-LOGGERS = ("argos_core", "argos_kserve", "argos_protocol_kserve", "kserve", "kserve.trace",
-           "uvicorn", "uvicorn.error")
+LOGGERS = ("argos_core", "argos_kserve", "argos_protocol", "argos_protocol_kserve", "kserve",
+           "kserve.trace", "uvicorn", "uvicorn.error")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

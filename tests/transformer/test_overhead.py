@@ -69,3 +69,4 @@ async def test_the_garbage_collector_stays_out_of_serving(
         collections = young_gc_collections(url) - before[name]
         assert collections < requests / 64, f"{name}: {collections} young collections"
     assert "event=gc_tuned" in transformer.server.log()
+    assert "event=gc_tuned" in predictor.server.log()
