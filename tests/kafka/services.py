@@ -1,4 +1,5 @@
-"""The processes the Kafka tests run: predictor and transformer, and a test's topic names."""
+"""The processes the Kafka tests run: predictor and transformer, a test's topic names, and a
+plain consumer group member."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from kafka import KafkaConsumer
 
+from argos_transformer.kafka.compat import apply_joins_completed_between_polls
 from tests.support.availability import unavailable
 from tests.support.kafka import KafkaBroker, broker_missing_reason, unique
 from tests.support.metrics import metric_value
@@ -18,6 +21,20 @@ from tests.support.predictor import kserve_predictor_command
 from tests.support.processes import ServerProcess, free_port, python_command
 
 MODEL = "translator"
+
+
+def group_member(
+    broker: KafkaBroker, group: str, rejoin_work_around: bool = True, **config: object
+) -> KafkaConsumer:
+    """A plain consumer in `group` (not subscribed yet) that notices a rebalance within a
+    second; with the bridge's work-around for the rejoin stall (test_rejoin.py) unless told."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=broker.bootstrap, group_id=group, enable_auto_commit=False,
+        session_timeout_ms=6000, heartbeat_interval_ms=500, **config,
+    )
+    if rejoin_work_around:
+        apply_joins_completed_between_polls(consumer)
+    return consumer
 
 
 def reserved_port(*taken: int) -> int:

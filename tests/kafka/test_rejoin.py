@@ -19,7 +19,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewPartitions
 
-from argos_transformer.kafka.compat import apply_joins_completed_between_polls
+from tests.kafka.services import group_member
 from tests.support.kafka import KafkaBroker, unique, wait_until
 
 pytestmark = pytest.mark.kafka
@@ -28,16 +28,6 @@ PARTITIONS = 6
 ROUNDS = 60  # polls per member, each round followed by a pause
 PAUSE_S = 0.05
 FIXES = pytest.mark.parametrize("fixed", [False, True], ids=["kafka-python-as-is", "work-around"])
-
-
-def member(broker: KafkaBroker, group: str, fixed: bool, **config: object) -> KafkaConsumer:
-    consumer = KafkaConsumer(
-        bootstrap_servers=broker.bootstrap, group_id=group, enable_auto_commit=False,
-        session_timeout_ms=6000, heartbeat_interval_ms=500, **config,
-    )
-    if fixed:
-        apply_joins_completed_between_polls(consumer)
-    return consumer
 
 
 def settled(members: list[KafkaConsumer], topic: str) -> bool:
@@ -81,8 +71,8 @@ def check(settled_in: int | None, fixed: bool, members: list[KafkaConsumer]) -> 
 def test_a_member_joins_a_running_group(kafka_broker: KafkaBroker, fixed: bool) -> None:
     topic, group = unique("rejoin"), unique("group")
     kafka_broker.create_topics(topic, partitions=PARTITIONS)
-    first = member(kafka_broker, group, fixed)
-    second = member(kafka_broker, group, fixed)
+    first = group_member(kafka_broker, group, fixed)
+    second = group_member(kafka_broker, group, fixed)
     try:
         first.subscribe([topic])
         joined(first)
@@ -99,7 +89,7 @@ def test_a_member_joins_a_running_group(kafka_broker: KafkaBroker, fixed: bool) 
 def test_the_topic_grows_after_the_member_joined(kafka_broker: KafkaBroker, fixed: bool) -> None:
     topic, group = unique("grows"), unique("group")
     kafka_broker.create_topics(topic, partitions=PARTITIONS // 2)
-    alone = member(kafka_broker, group, fixed, metadata_max_age_ms=300)
+    alone = group_member(kafka_broker, group, fixed, metadata_max_age_ms=300)
     try:
         alone.subscribe([topic])
         joined(alone)

@@ -24,13 +24,16 @@ import pytest
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from argos_transformer.kafka.compat import (
-    apply_joins_completed_between_polls,
-    forget_revoked_positions,
-)
+from argos_transformer.kafka.compat import forget_revoked_positions
 from tests.kafka.accounting import assert_translated, collect, expected_coordinates, good_records
 from tests.kafka.latency_proxy import LatencyProxy
-from tests.kafka.services import Predictor, Topics, Transformer, TransformerFactory
+from tests.kafka.services import (
+    Predictor,
+    Topics,
+    Transformer,
+    TransformerFactory,
+    group_member,
+)
 from tests.support.kafka import KafkaBroker, unique, wait_until
 from tests.support.metrics import metric_value
 
@@ -45,20 +48,10 @@ HELD_S = 60.0
 DEADLINE = 120.0
 
 
-def group_member(broker: KafkaBroker, group: str, **config: Any) -> KafkaConsumer:
-    consumer = KafkaConsumer(
-        bootstrap_servers=broker.bootstrap, group_id=group, enable_auto_commit=False,
-        auto_offset_reset="earliest", session_timeout_ms=6000, heartbeat_interval_ms=500,
-        **config,
-    )
-    apply_joins_completed_between_polls(consumer)  # (the rejoin stall: test_rejoin.py)
-    return consumer
-
-
 @contextmanager
 def joining_member(broker: KafkaBroker, group: str, topic: str) -> Iterator[KafkaConsumer]:
     """A member that joins `group` subscribed to `topic` only, and leaves at the end."""
-    consumer = group_member(broker, group)
+    consumer = group_member(broker, group, auto_offset_reset="earliest")
     consumer.subscribe([topic])
     try:
         yield consumer
@@ -89,7 +82,7 @@ def test_a_partition_given_back_resumes_at_the_committed_offset(
     kafka_broker.create_topics(topic, other, partitions=1)
     kafka_broker.produce(topic, [(b"k", b"%d" % n) for n in range(RECORDS)])
     tp = TopicPartition(topic, 0)
-    consumer = group_member(kafka_broker, group)
+    consumer = group_member(kafka_broker, group, auto_offset_reset="earliest")
     listener = Revocations(consumer, fixed)
     consumer.subscribe([topic], listener=listener)
     try:
